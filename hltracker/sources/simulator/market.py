@@ -1,0 +1,399 @@
+"""The simulated exchange: state plus one `step()` per tick of the logical clock.
+
+A step, in exchange order: oracle and mark move; hourly funding is paid at the oracle price when an
+hour boundary passes; positions whose maintenance margin is breached are taken over by the liquidator
+vault (a backstop liquidation, with liquidation fills on both sides); traders close, resize, flip and
+open positions, market makers absorb the net flow, and the intents are matched into trades; wallets
+short of initial margin deposit. Everything is vectorised over positions and wallets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from hltracker.sources.simulator import population as pop
+from hltracker.sources.simulator.book import PositionBook
+from hltracker.sources.simulator.genesis import (
+    build_genesis,
+    choose_markets,
+    mm_absorb,
+    side_and_raw_value,
+    to_lots,
+)
+from hltracker.sources.simulator.margin import MarginView, margin_view
+from hltracker.sources.simulator.prices import funding_rate, round_price, walk_oracle, walk_premium
+from hltracker.sources.simulator.profiles import Profile
+from hltracker.sources.simulator.trading import FillBatch, Intents, execute
+from hltracker.sources.simulator.universe import Universe, build_universe
+
+MS_PER_HOUR = 3_600_000
+MS_PER_DAY = 86_400_000
+VOLUME_DAYS = 30
+
+
+@dataclass
+class Ledger:
+    """Per-wallet daily rings: perp volume, and account value / PnL checkpoints for `portfolio`."""
+
+    volume: np.ndarray  # (wallets, 31) float32, USD traded per day; slot = day % 31
+    equity_at: np.ndarray  # (wallets, 31) float32, perp account value at the start of each day
+    pnl_at: np.ndarray  # (wallets, 31) float32, all-time PnL at the start of each day
+    first_ms: np.ndarray  # int64, when the wallet first appeared
+
+
+class SimulatedMarket:
+    """A seeded, deterministic Hyperliquid-like market. Same seed and profile, same states."""
+
+    def __init__(self, profile: Profile, seed: int = 0):
+        self.profile = profile
+        self.seed = seed
+        self.rng = np.random.default_rng(np.random.PCG64([seed, 0x48_4C]))
+        self.uni: Universe = build_universe()
+        self.now_ms = int(profile.start.timestamp() * 1000)
+        self.step_ms = int(profile.step.total_seconds() * 1000)
+        self.steps_taken = 0
+        self.next_tid = 1
+        uni, rng = self.uni, self.rng
+
+        self.oracle = uni.ref_price.copy()
+        self.premium = rng.normal(0, 0.0003, uni.n) * ~uni.delisted
+        self._set_marks()
+        self.people = pop.sample_population(rng, profile.n_wallets, profile.n_market_makers,
+                                            profile.trader_share, profile.recent_trader_share)
+        g = build_genesis(rng, uni, self.people, profile.position_scale, self.now_ms, self.mark)
+        self.book, self.cash, self.size_factor = g.book, g.cash, g.size_factor
+        self.target_positions = float(uni.target_positions.sum() * profile.position_scale)
+        self._scale_off_perp()
+        view = self.view()
+        self.net_deposits = view.perp_equity - self.people.genesis_pnl
+        self.mm_wallets = np.flatnonzero(self.people.kind == pop.MARKET_MAKER)
+        self.liquidator = int(np.flatnonzero(self.people.kind == pop.LIQUIDATOR)[0])
+        self.ledger = self._genesis_ledger(g, view)
+        self.day_volume_ring = np.zeros((self._steps_per_day(), uni.n))
+        self._seed_day_volume(g)
+        self.last_fills = _empty_fills()
+        self.funding_paid_last_hour = np.zeros(uni.n)
+
+    # ----- clock -------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        from datetime import UTC
+        return datetime.fromtimestamp(self.now_ms / 1000, tz=UTC)
+
+    def _steps_per_day(self) -> int:
+        return max(1, MS_PER_DAY // self.step_ms)
+
+    # ----- prices ------------------------------------------------------------------------------
+
+    def _set_marks(self) -> None:
+        uni = self.uni
+        self.oracle_px = round_price(self.oracle, uni.sz_decimals)
+        self.mark = round_price(self.oracle * (1 + self.premium), uni.sz_decimals)
+        spread = np.abs(self.rng.normal(0, 0.00005, uni.n))
+        self.mid = round_price(self.mark * (1 + spread * np.sign(self.premium)), uni.sz_decimals)
+        self.funding = funding_rate(self.premium)
+
+    # ----- views -------------------------------------------------------------------------------
+
+    def view(self) -> MarginView:
+        return margin_view(self.book, self.uni, self.mark, self.cash)
+
+    def all_time_pnl(self, view: MarginView) -> np.ndarray:
+        return view.perp_equity - self.net_deposits
+
+    def spot_equity(self) -> np.ndarray:
+        return self.people.spot_usdc + self.people.spot_hype * self.hype_price()
+
+    def staking_equity(self) -> np.ndarray:
+        return self.people.staked_hype * self.hype_price()
+
+    def vault_equity(self) -> np.ndarray:
+        return self.people.vault_usd * self.vault_nav
+
+    def hype_price(self) -> float:
+        return float(self.mark[self.hype_index])
+
+    # ----- genesis helpers ---------------------------------------------------------------------
+
+    def _scale_off_perp(self) -> None:
+        """Scale spot, staking and vault balances to the seed's split of total wallet equity."""
+        p = self.people
+        self.hype_index = int(np.flatnonzero(self.uni.coin == "HYPE")[0])
+        self.vault_nav = 1.0
+        perp_total = float(self.view().perp_equity.sum())
+        total = perp_total / pop.PERP_SHARE
+        hype = self.hype_price()
+        spot_raw = p.spot_usdc.sum() + p.spot_hype.sum() * hype
+        p.spot_usdc *= total * pop.SPOT_SHARE / spot_raw
+        p.spot_hype *= total * pop.SPOT_SHARE / spot_raw
+        p.staked_hype *= total * pop.HYPE_STAKE_SHARE / (p.staked_hype.sum() * hype)
+        p.vault_usd *= total * pop.VAULT_SHARE / p.vault_usd.sum()
+
+    def _genesis_ledger(self, g, view: MarginView) -> Ledger:
+        n = len(self.people)
+        volume = np.zeros((n, VOLUME_DAYS + 1), dtype=np.float32)
+        day_now = self.now_ms // MS_PER_DAY
+        recent = g.fill_ms >= self.now_ms - VOLUME_DAYS * MS_PER_DAY
+        slot = (g.fill_ms[recent] // MS_PER_DAY) % (VOLUME_DAYS + 1)
+        np.add.at(volume, (g.fill_wallet[recent], slot), g.fill_notional[recent].astype(np.float32))
+        # Wallets that traded recently and closed everything: spread their volume over past days.
+        rw = np.flatnonzero(self.people.recent_volume > 0)
+        days_ago = self.rng.integers(1, VOLUME_DAYS, rw.shape[0])
+        np.add.at(volume, (rw, (day_now - days_ago) % (VOLUME_DAYS + 1)),
+                  self.people.recent_volume[rw].astype(np.float32))
+        pnl = self.all_time_pnl(view).astype(np.float32)
+        eq = view.perp_equity.astype(np.float32)
+        first = self.now_ms - (self.rng.exponential(200, n) * MS_PER_DAY).astype(np.int64)
+        return Ledger(volume=volume, equity_at=np.repeat(eq[:, None], VOLUME_DAYS + 1, axis=1),
+                      pnl_at=np.repeat(pnl[:, None], VOLUME_DAYS + 1, axis=1), first_ms=first)
+
+    def _seed_day_volume(self, g) -> None:
+        day = g.fill_ms >= self.now_ms - MS_PER_DAY
+        steps_back = ((self.now_ms - g.fill_ms[day]) // self.step_ms).astype(np.int64)
+        ring = self.day_volume_ring
+        slot = (-1 - steps_back) % ring.shape[0]
+        # Genesis fills are dated per wallet, not per market: spread each step's total by open interest.
+        per_step = np.bincount(slot, weights=g.fill_notional[day], minlength=ring.shape[0])
+        share = np.where(self.uni.delisted, 0.0, self.uni.target_oi)
+        ring += per_step[:, None] * (share / max(share.sum(), 1.0))[None, :]
+
+    def perp_volume_30d(self) -> np.ndarray:
+        day_now = self.now_ms // MS_PER_DAY
+        keep = np.ones(VOLUME_DAYS + 1, bool)
+        keep[(day_now + 1) % (VOLUME_DAYS + 1)] = False  # the slot about to be reused is 31 days old
+        return self.ledger.volume[:, keep].sum(axis=1, dtype=np.float64)
+
+    def day_ntl_volume(self) -> np.ndarray:
+        return self.day_volume_ring.sum(axis=0)
+
+    # ----- the step ----------------------------------------------------------------------------
+
+    def step(self) -> None:
+        uni, rng = self.uni, self.rng
+        t0, t1 = self.now_ms, self.now_ms + self.step_ms
+        live = ~uni.delisted
+        frozen = uni.delisted
+        step_hours = self.step_ms / MS_PER_HOUR
+        self.oracle = walk_oracle(rng, self.oracle, uni.daily_vol, step_hours, frozen)
+        self.premium = walk_premium(rng, self.premium, frozen)
+        self._set_marks()
+        self.vault_nav *= float(np.exp(rng.normal(0.00002, 0.0008)))
+
+        hours_crossed = t1 // MS_PER_HOUR - t0 // MS_PER_HOUR
+        for _ in range(int(hours_crossed)):
+            self._pay_funding()
+
+        batches = [self._liquidate(t0, t1)]
+        batches.append(self._trade(t0, t1, live))
+        fills = FillBatch.concat([b for b in batches if b is not None])
+        self.last_fills = fills
+        self._record_volume(fills, t1)
+        self._top_up_margin()
+        self.now_ms = t1
+        self.steps_taken += 1
+        self._checkpoint_day()
+
+    def _pay_funding(self) -> None:
+        b, uni = self.book, self.uni
+        szi = b.lots * uni.lot[b.market]
+        pay = szi * self.oracle_px[b.market] * self.funding[b.market]  # positive = paid
+        b.funding_open += pay
+        b.funding_change += pay
+        b.funding_all += pay
+        n_d = len(uni.dexes)
+        flat = b.wallet * n_d + uni.dex_index[b.market]
+        cross_pay = np.bincount(flat, weights=np.where(b.isolated, 0.0, pay), minlength=self.cash.size)
+        self.cash -= cross_pay.reshape(self.cash.shape)
+        b.iso_margin -= np.where(b.isolated, pay, 0.0)
+        self.funding_paid_last_hour = np.bincount(b.market, weights=np.abs(pay), minlength=uni.n) / 2
+
+    def _liquidate(self, t0: int, t1: int) -> FillBatch | None:
+        """Backstop liquidation of every breached position at the mark, by the liquidator vault.
+
+        A breached cross book hands all its cross positions and its remaining collateral to the
+        liquidator; a breached isolated position hands over itself and its margin.
+        """
+        view = self.view()
+        b, uni = self.book, self.uni
+        hit = view.liquidatable() & (self.people.kind[b.wallet] != pop.LIQUIDATOR)
+        if not hit.any():
+            return None
+        breached_books = np.unique(view.book_index[hit & ~b.isolated])
+        hit |= ~b.isolated & np.isin(view.book_index, breached_books)
+        rows = np.flatnonzero(hit)
+        batches = []
+        for side in (1, -1):  # longs and shorts apart, so that victims never trade with each other
+            r = rows[np.sign(b.lots[rows]) == side]
+            if r.size:
+                batches.append(self._hand_to_liquidator(b, r, t0, t1))
+        flat_cash = self.cash.reshape(-1)
+        flat_cash[self.liquidator * len(uni.dexes)] += flat_cash[breached_books].sum()
+        flat_cash[breached_books] = 0.0
+        return FillBatch.concat(batches)
+
+    def _hand_to_liquidator(self, b: PositionBook, r: np.ndarray, t0: int, t1: int) -> FillBatch:
+        uni = self.uni
+        victims, market, delta = b.wallet[r], b.market[r], -b.lots[r]
+        net = np.zeros(uni.n, np.int64)
+        np.add.at(net, market, -delta)
+        lm = np.flatnonzero(net)
+        n = r.size + lm.size
+        intents = Intents(
+            wallet=np.concatenate([victims, np.full(lm.size, self.liquidator)]),
+            market=np.concatenate([market, lm]), delta=np.concatenate([delta, net[lm]]),
+            leverage=np.concatenate([b.leverage[r], np.full(lm.size, 5, np.int32)]),
+            isolated=np.zeros(n, bool), taker=np.arange(n) < r.size, queue=np.arange(n, dtype=np.float64),
+        )
+        liquidated = np.concatenate([victims, np.full(lm.size, -1)])
+        was_isolated = b.isolated[r]
+        res = execute(self.book, uni, intents, self.mark, t0, t1, self.next_tid,
+                      liquidation=(liquidated, self.mark))
+        self.next_tid += len(res.fills.tid) // 2
+        self.book = res.book
+        self._apply_cash(intents.wallet, intents.market, res.cash_delta)
+        # What an isolated victim got back (its margin plus PnL at the mark) belongs to the liquidator.
+        kept = np.where(was_isolated, res.cash_delta[: r.size], 0.0)
+        self._apply_cash(victims, market, -kept)
+        self.cash[self.liquidator, 0] += kept.sum()
+        return res.fills
+
+    def _apply_cash(self, wallet: np.ndarray, market: np.ndarray, cash_delta: np.ndarray) -> None:
+        n_d = len(self.uni.dexes)
+        flat = wallet * n_d + self.uni.dex_index[market]
+        add = np.bincount(flat, weights=cash_delta, minlength=self.cash.size)
+        self.cash += add.reshape(self.cash.shape)
+
+    def _trade(self, t0: int, t1: int, live: np.ndarray) -> FillBatch:
+        uni, rng, prof, b = self.uni, self.rng, self.profile, self.book
+        people = self.people
+        dt_days = self.step_ms / MS_PER_DAY
+        kind = people.kind[b.wallet]
+        retail = (kind == pop.TRADER) | (kind == pop.RECENT) | (kind == pop.PASSIVE)
+        tradable = retail & live[b.market]
+        # Closes: memoryless holding time with the wallet's median.
+        p_close = 1 - np.exp(-dt_days * np.log(2) / people.hold_days[b.wallet])
+        u = rng.random(len(b))
+        close = tradable & (u < p_close)
+        adjust = tradable & ~close & (u < p_close + dt_days / prof.adjust_days)
+        n_adj = int(adjust.sum())
+        factor = rng.uniform(-0.7, 1.0, n_adj)
+        adj_delta = np.round(b.lots[adjust] * factor).astype(np.int64)
+        flip = rng.random(n_adj) < prof.flip_share
+        adj_delta = np.where(flip, -b.lots[adjust] - np.maximum(1, np.round(np.abs(b.lots[adjust]) * rng.uniform(
+            0.2, 1.2, n_adj))).astype(np.int64) * np.sign(b.lots[adjust]), adj_delta)
+        rows = np.concatenate([np.flatnonzero(close), np.flatnonzero(adjust)])
+        deltas = np.concatenate([-b.lots[close], adj_delta])
+        keep = deltas != 0
+        rows, deltas = rows[keep], deltas[keep]
+
+        # Opens: replace what closed, and pull the count back towards the calibrated level.
+        expected_closes = float(p_close[tradable].sum())
+        gap = self.target_positions - int(retail.sum())
+        n_open = int(rng.poisson(max(expected_closes + 0.05 * gap, 0.0)))
+        ow, om, od, olev, oiso = self._opens(n_open, live)
+
+        wallet = np.concatenate([b.wallet[rows], ow])
+        market = np.concatenate([b.market[rows], om])
+        delta = np.concatenate([deltas, od])
+        lev = np.concatenate([b.leverage[rows], olev]).astype(np.int32)
+        iso = np.concatenate([b.isolated[rows], oiso])
+        mm_inv = self._mm_inventory()
+        mw, mk, md = mm_absorb(rng, market, delta, uni.n, self.mm_wallets, mm_inv, prof.mm_inventory_reversion)
+        n_retail = wallet.shape[0]
+        intents = Intents(
+            wallet=np.concatenate([wallet, mw]), market=np.concatenate([market, mk]),
+            delta=np.concatenate([delta, md]),
+            leverage=np.concatenate([lev, np.full(mw.shape[0], 5, np.int32)]),
+            isolated=np.concatenate([iso, np.zeros(mw.shape[0], bool)]),
+            taker=np.concatenate([np.ones(n_retail, bool), np.zeros(mw.shape[0], bool)]),
+            queue=rng.random(n_retail + mw.shape[0]),
+        )
+        res = execute(self.book, uni, intents, self.mark, t0, t1, self.next_tid)
+        self.next_tid += len(res.fills.tid) // 2
+        self.book = res.book
+        self._apply_cash(intents.wallet, intents.market, res.cash_delta)
+        return res.fills
+
+    def _opens(self, n_open: int, live: np.ndarray):
+        """New positions: wallets below their usual number of positions, in markets they do not hold."""
+        people, uni, rng = self.people, self.uni, self.rng
+        held = np.bincount(self.book.wallet, minlength=len(people))
+        deficit = np.maximum(people.n_target.astype(np.int64) - held, 0)
+        weight = people.activity * deficit
+        total = weight.sum()
+        if n_open == 0 or total <= 0:
+            z = np.zeros(0, np.int64)
+            return z, z, z, z.astype(np.int32), z.astype(bool)
+        wallet = rng.choice(len(people), size=n_open, p=weight / total)
+        market = choose_markets(rng, uni, wallet)
+        keys = wallet * uni.n + market
+        _, first = np.unique(keys, return_index=True)
+        first.sort()
+        wallet, market, keys = wallet[first], market[first], keys[first]
+        fresh = self.book.lookup(keys, uni.n) < 0
+        wallet, market = wallet[fresh], market[fresh]
+        n_pos = np.maximum(people.n_target[wallet], 1)
+        side, lev, iso, raw = side_and_raw_value(rng, uni, people, wallet, market, n_pos)
+        equity_now = np.maximum(self._equity_now()[wallet], people.equity[wallet] * 0.25)
+        value = np.minimum(raw * self.size_factor[market], equity_now * lev * 0.9)
+        lots = side * to_lots(uni, market, value, self.mark)
+        return wallet.astype(np.int64), market.astype(np.int64), lots, lev, iso
+
+    def _equity_now(self) -> np.ndarray:
+        if not hasattr(self, "_eq_cache") or self._eq_cache[0] != self.steps_taken:
+            self._eq_cache = (self.steps_taken, self.view().perp_equity)
+        return self._eq_cache[1]
+
+    def _mm_inventory(self) -> np.ndarray:
+        b = self.book
+        is_mm = np.isin(b.wallet, self.mm_wallets)
+        inv = np.zeros((self.mm_wallets.shape[0], self.uni.n), dtype=np.int64)
+        mm_pos = np.searchsorted(self.mm_wallets, b.wallet[is_mm])
+        inv[mm_pos, b.market[is_mm]] = b.lots[is_mm]
+        return inv
+
+    def _top_up_margin(self) -> None:
+        """Wallets short of initial margin deposit what they lack (plus a cushion)."""
+        view = self.view()
+        short = view.cross_av - view.cross_im
+        need = short < 0
+        if need.any():
+            deposit = np.where(need, -short * 1.2, 0.0)
+            self.cash += deposit.reshape(self.cash.shape)
+            per_wallet = deposit.reshape(self.cash.shape).sum(axis=1)
+            self.net_deposits += per_wallet
+        b = self.book
+        iso_short = b.isolated & (view.margin_used < view.value * view.mmr * 1.1)
+        if iso_short.any():
+            add = np.where(iso_short, view.value * view.mmr * 1.5 - view.margin_used, 0.0)
+            b.iso_margin += add
+            np.add.at(self.net_deposits, b.wallet, add)
+
+    def _record_volume(self, fills: FillBatch, t1: int) -> None:
+        notional = fills.px * fills.lots * self.uni.lot[fills.market]
+        slot = (t1 // MS_PER_DAY) % (VOLUME_DAYS + 1)
+        if self.now_ms // MS_PER_DAY != t1 // MS_PER_DAY:
+            self.ledger.volume[:, slot] = 0.0  # a new day starts in this slot
+        np.add.at(self.ledger.volume[:, slot], fills.wallet, notional.astype(np.float32))
+        ring = self.day_volume_ring
+        ring[self.steps_taken % ring.shape[0]] = np.bincount(fills.market, weights=notional,
+                                                             minlength=self.uni.n) / 2
+
+    def _checkpoint_day(self) -> None:
+        if self.now_ms % MS_PER_DAY < self.step_ms:  # the first step of a new day
+            view = self.view()
+            slot = (self.now_ms // MS_PER_DAY) % (VOLUME_DAYS + 1)
+            self.ledger.equity_at[:, slot] = view.perp_equity
+            self.ledger.pnl_at[:, slot] = self.all_time_pnl(view)
+
+
+def _empty_fills() -> FillBatch:
+    z = np.zeros(0, np.int64)
+    f = np.zeros(0)
+    return FillBatch(time_ms=z, wallet=z, market=z, is_buy=z.astype(bool), px=f, lots=z, start_lots=z,
+                     closed_pnl=f, fee=f, crossed=z.astype(bool), tid=z, liquidated_wallet=z,
+                     liquidation_mark=f)
