@@ -60,7 +60,7 @@ def positions_frame(sim: SimulatedMarket, view) -> pl.DataFrame:
         "unrealized_pnl": view.upnl, "liquidation_price": view.liq_price,
         "leverage_type": np.where(b.isolated, "isolated", "cross"), "leverage": b.leverage,
         "margin_used": view.margin_used, "max_leverage": uni.max_leverage[m],
-        "funding_since_open": b.funding_open,
+        "funding_since_open": b.funding_open.copy(),  # the book is updated in place later
         "open_time": b.open_ms,
     }).with_columns(
         pl.col("liquidation_price").fill_nan(None),

@@ -246,7 +246,8 @@ class SimulatedMarket:
             wallet=np.concatenate([victims, np.full(lm.size, self.liquidator)]),
             market=np.concatenate([market, lm]), delta=np.concatenate([delta, net[lm]]),
             leverage=np.concatenate([b.leverage[r], np.full(lm.size, 5, np.int32)]),
-            isolated=np.zeros(n, bool), taker=np.arange(n) < r.size, queue=np.arange(n, dtype=np.float64),
+            isolated=np.concatenate([b.isolated[r], uni.only_isolated[lm]]), taker=np.arange(n) < r.size,
+            queue=np.arange(n, dtype=np.float64),
         )
         liquidated = np.concatenate([victims, np.full(lm.size, -1)])
         was_isolated = b.isolated[r]
@@ -308,7 +309,7 @@ class SimulatedMarket:
             wallet=np.concatenate([wallet, mw]), market=np.concatenate([market, mk]),
             delta=np.concatenate([delta, md]),
             leverage=np.concatenate([lev, np.full(mw.shape[0], 5, np.int32)]),
-            isolated=np.concatenate([iso, np.zeros(mw.shape[0], bool)]),
+            isolated=np.concatenate([iso, uni.only_isolated[mk]]),
             taker=np.concatenate([np.ones(n_retail, bool), np.zeros(mw.shape[0], bool)]),
             queue=rng.random(n_retail + mw.shape[0]),
         )

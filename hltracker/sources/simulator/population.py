@@ -61,19 +61,14 @@ class Population:
 
 
 def make_addresses(rng: np.random.Generator, n: int) -> np.ndarray:
+    """`n` random 20-byte addresses as lowercase 0x hex, encoded without a Python loop."""
     raw = rng.integers(0, 256, size=(n, 20), dtype=np.uint8)
-    hexed = np.char.mod("%02x", raw)  # (n, 20) two-char strings
-    joined = np.array(["".join(row) for row in hexed.tolist()]) if n < 1000 else _join_hex(raw)
-    return np.char.add("0x", joined)
-
-
-def _join_hex(raw: np.ndarray) -> np.ndarray:
-    # Vectorised hex encoding: each byte -> two ASCII hex digits, viewed as one 40-char string per row.
     digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-    out = np.empty((raw.shape[0], 40), dtype=np.uint8)
-    out[:, 0::2] = digits[raw >> 4]
-    out[:, 1::2] = digits[raw & 0x0F]
-    return out.view("S40").ravel().astype("U40")
+    out = np.empty((n, 42), dtype=np.uint8)
+    out[:, 0], out[:, 1] = ord("0"), ord("x")
+    out[:, 2::2] = digits[raw >> 4]
+    out[:, 3::2] = digits[raw & 0x0F]
+    return out.view("S42").ravel().astype("U42")
 
 
 def _log_uniform(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -120,15 +115,16 @@ def sample_population(rng: np.random.Generator, n: int, n_mm: int, trader_share:
     equity = np.zeros(n)
     active = traders | recent
     equity[active] = _trader_equity(rng, cohort[active].astype(np.int64))
+    equity[recent] *= 0.25  # wallets that closed everything mostly withdrew too
     passive = kind == PASSIVE
     # Idle perp balances: mostly dust, a long tail of parked capital.
     equity[passive] = np.where(
-        rng.random(passive.sum()) < 0.55, rng.uniform(0, 5, passive.sum()), np.exp(rng.normal(4.5, 2.3, passive.sum()))
+        rng.random(passive.sum()) < 0.55, rng.uniform(0, 5, passive.sum()), np.exp(rng.normal(3.2, 2.2, passive.sum()))
     )
     equity[passive] = np.minimum(equity[passive], 5e7)
     mm = kind == MARKET_MAKER
-    equity[mm] = 4e6 * (1 + rng.pareto(1.5, mm.sum()))
-    equity[kind == LIQUIDATOR] = 3e8
+    equity[mm] = 1.5e6 * (1 + rng.pareto(2.0, mm.sum()))
+    equity[kind == LIQUIDATOR] = 1e8
 
     capital = np.maximum(equity, _log_uniform(rng, np.full(n, 50.0), np.full(n, 2e4)))
     capital = np.where(kind == PASSIVE, equity, capital)

@@ -39,7 +39,7 @@ PROFILES: dict[str, Profile] = {
         n_wallets=1_000_000,
         position_scale=1.0,
         n_market_makers=40,
-        trader_share=0.095,
+        trader_share=0.116,
         recent_trader_share=0.08,
     ),
     "small": Profile(
@@ -47,7 +47,7 @@ PROFILES: dict[str, Profile] = {
         n_wallets=20_000,
         position_scale=0.02,
         n_market_makers=3,
-        trader_share=0.095,
+        trader_share=0.116,
         recent_trader_share=0.08,
     ),
 }
