@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import polars as pl
 import pytest
@@ -55,7 +57,7 @@ def test_every_snapshot_honours_the_contract(two_day_run):
 
 def test_position_changes_are_exactly_the_fills_between_snapshots(two_day_run):
     snaps, _ = two_day_run
-    for prev, cur in zip(snaps[:20], snaps[1:21], strict=True):
+    for prev, cur in itertools.pairwise(snaps):
         signed = cur.fills.with_columns(
             pl.when(pl.col("side") == "B").then(pl.col("sz")).otherwise(-pl.col("sz")).alias("szi")
         )
@@ -131,7 +133,7 @@ def test_no_open_position_is_past_its_liquidation_price(two_day_run):
 def test_liquidated_positions_disappear_and_leave_a_liquidation_fill(two_day_run):
     snaps, _ = two_day_run
     seen = 0
-    for prev, cur in zip(snaps, snaps[1:], strict=False):
+    for prev, cur in itertools.pairwise(snaps):
         liq = cur.fills.filter(pl.col("is_liquidation") & (pl.col("address") == pl.col("liquidated_user")))
         if liq.height == 0:
             continue
@@ -226,7 +228,7 @@ def test_entry_price_rules_increase_reduce_flip():
     uni = build_universe()
     btc = int(np.flatnonzero(uni.coin == "BTC")[0])
     lot = uni.lot[btc]
-    one = int(round(1 / lot))
+    one = round(1 / lot)
     book = PositionBook(
         wallet=np.array([0, 1, 2]), market=np.array([btc] * 3), lots=np.array([one, one, -2 * one]),
         entry=np.array([60_000.0, 60_000.0, 61_000.0]), leverage=np.array([10, 10, 10], np.int32),

@@ -130,7 +130,8 @@ def sample_population(rng: np.random.Generator, n: int, n_mm: int, trader_share:
     capital = np.where(kind == PASSIVE, equity, capital)
     pnl = _pnl(rng, capital, loss_share=0.6)
     pnl[passive] = np.where(rng.random(passive.sum()) < 0.7, 0.0, pnl[passive] * 0.2)
-    pnl[mm | (kind == LIQUIDATOR)] = equity[mm | (kind == LIQUIDATOR)] * rng.uniform(0.05, 0.5, (mm | (kind == LIQUIDATOR)).sum())
+    house = mm | (kind == LIQUIDATOR)
+    pnl[house] = equity[house] * rng.uniform(0.05, 0.5, house.sum())
 
     n_target = np.zeros(n, dtype=np.int16)
     n_target[traders] = 1 + rng.poisson(POSITIONS_PER_TRADER[cohort[traders]] - 1)
