@@ -57,11 +57,9 @@ def to_lots(uni: Universe, market: np.ndarray, value: np.ndarray, price: np.ndar
     return np.maximum(1, np.round(value / price[market] / uni.lot[market])).astype(np.int64)
 
 
-def split_integer(total: int, weights: np.ndarray) -> np.ndarray:
-    """Split an integer total by weights into integers that sum exactly to it."""
-    share = np.floor(total * weights / weights.sum()).astype(np.int64)
-    share[0] += total - share.sum()
-    return share
+def house_leverage(uni: Universe, market: np.ndarray) -> np.ndarray:
+    """Leverage setting of market makers and the liquidator vault: 5x, or the market's max if lower."""
+    return np.minimum(5, uni.max_leverage[market]).astype(np.int32)
 
 
 def mm_absorb(rng: np.random.Generator, market: np.ndarray, delta: np.ndarray, n_markets: int,
@@ -114,7 +112,7 @@ def build_genesis(rng: np.random.Generator, uni: Universe, people: pop.Populatio
     all_wallet = np.concatenate([wallet, mw])
     all_market = np.concatenate([market, mk])
     all_lots = np.concatenate([lots, md])
-    all_lev = np.concatenate([lev, np.full(mw.shape[0], 5, np.int32)])
+    all_lev = np.concatenate([lev, house_leverage(uni, mk)])
     all_iso = np.concatenate([isolated, uni.only_isolated[mk]])
 
     # Date the opening trades back along an hourly history: each holder has an age; a trade happens

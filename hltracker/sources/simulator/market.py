@@ -19,6 +19,7 @@ from hltracker.sources.simulator.book import PositionBook
 from hltracker.sources.simulator.genesis import (
     build_genesis,
     choose_markets,
+    house_leverage,
     mm_absorb,
     side_and_raw_value,
     to_lots,
@@ -39,8 +40,8 @@ class Ledger:
     """Per-wallet daily rings: perp volume, and account value / PnL checkpoints for `portfolio`."""
 
     volume: np.ndarray  # (wallets, 31) float32, USD traded per day; slot = day % 31
-    equity_at: np.ndarray  # (wallets, 31) float32, perp account value at the start of each day
-    pnl_at: np.ndarray  # (wallets, 31) float32, all-time PnL at the start of each day
+    equity_at: np.ndarray  # (wallets, 31) float64, perp account value at the start of each day
+    pnl_at: np.ndarray  # (wallets, 31) float64, all-time PnL at the start of each day
     first_ms: np.ndarray  # int64, when the wallet first appeared
 
 
@@ -145,8 +146,8 @@ class SimulatedMarket:
         days_ago = self.rng.integers(1, VOLUME_DAYS, rw.shape[0])
         np.add.at(volume, (rw, (day_now - days_ago) % (VOLUME_DAYS + 1)),
                   self.people.recent_volume[rw].astype(np.float32))
-        pnl = self.all_time_pnl(view).astype(np.float32)
-        eq = view.perp_equity.astype(np.float32)
+        pnl = self.all_time_pnl(view)
+        eq = view.perp_equity
         first = self.now_ms - (self.rng.exponential(200, n) * MS_PER_DAY).astype(np.int64)
         return Ledger(volume=volume, equity_at=np.repeat(eq[:, None], VOLUME_DAYS + 1, axis=1),
                       pnl_at=np.repeat(pnl[:, None], VOLUME_DAYS + 1, axis=1), first_ms=first)
@@ -245,7 +246,7 @@ class SimulatedMarket:
         intents = Intents(
             wallet=np.concatenate([victims, np.full(lm.size, self.liquidator)]),
             market=np.concatenate([market, lm]), delta=np.concatenate([delta, net[lm]]),
-            leverage=np.concatenate([b.leverage[r], np.full(lm.size, 5, np.int32)]),
+            leverage=np.concatenate([b.leverage[r], house_leverage(uni, lm)]),
             isolated=np.concatenate([b.isolated[r], uni.only_isolated[lm]]), taker=np.arange(n) < r.size,
             queue=np.arange(n, dtype=np.float64),
         )
@@ -308,7 +309,7 @@ class SimulatedMarket:
         intents = Intents(
             wallet=np.concatenate([wallet, mw]), market=np.concatenate([market, mk]),
             delta=np.concatenate([delta, md]),
-            leverage=np.concatenate([lev, np.full(mw.shape[0], 5, np.int32)]),
+            leverage=np.concatenate([lev, house_leverage(uni, mk)]),
             isolated=np.concatenate([iso, uni.only_isolated[mk]]),
             taker=np.concatenate([np.ones(n_retail, bool), np.zeros(mw.shape[0], bool)]),
             queue=rng.random(n_retail + mw.shape[0]),
