@@ -76,7 +76,7 @@ class SimulatedMarket:
         self.day_volume_ring = np.zeros((self._steps_per_day(), uni.n))
         self._seed_day_volume(g)
         self.last_fills = _empty_fills()
-        self.funding_paid_last_hour = np.zeros(uni.n)
+        self._equity_cache: tuple[int, np.ndarray] | None = None
 
     # ----- clock -------------------------------------------------------------------------------
 
@@ -210,7 +210,6 @@ class SimulatedMarket:
         cross_pay = np.bincount(flat, weights=np.where(b.isolated, 0.0, pay), minlength=self.cash.size)
         self.cash -= cross_pay.reshape(self.cash.shape)
         b.iso_margin -= np.where(b.isolated, pay, 0.0)
-        self.funding_paid_last_hour = np.bincount(b.market, weights=np.abs(pay), minlength=uni.n) / 2
 
     def _liquidate(self, t0: int, t1: int) -> FillBatch | None:
         """Backstop liquidation of every breached position at the mark, by the liquidator vault.
@@ -346,9 +345,10 @@ class SimulatedMarket:
         return wallet.astype(np.int64), market.astype(np.int64), lots, lev, iso
 
     def _equity_now(self) -> np.ndarray:
-        if not hasattr(self, "_eq_cache") or self._eq_cache[0] != self.steps_taken:
-            self._eq_cache = (self.steps_taken, self.view().perp_equity)
-        return self._eq_cache[1]
+        """Perp equity per wallet at this step's marks (computed once per step, after liquidations)."""
+        if self._equity_cache is None or self._equity_cache[0] != self.steps_taken:
+            self._equity_cache = (self.steps_taken, self.view().perp_equity)
+        return self._equity_cache[1]
 
     def _mm_inventory(self) -> np.ndarray:
         b = self.book
