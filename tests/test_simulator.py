@@ -265,3 +265,12 @@ def test_simulator_snapshots_round_trip_through_snapshot_files(tmp_path, two_day
     assert back.taken_at == snap.taken_at and back.source == snap.source and back.height == snap.height
     for name, df in snap.frames().items():
         assert back.frames()[name].equals(df, null_equal=True), name
+
+
+def test_day_volume_is_the_traded_notional_of_the_last_24_hours(two_day_run):
+    snaps, _ = two_day_run
+    last_day = pl.concat([s.fills for s in snaps[-STEPS_PER_DAY:]])
+    traded = last_day.group_by("coin").agg(((pl.col("px") * pl.col("sz")).sum() / 2).alias("traded"))
+    chk = snaps[-1].markets.join(traded, on="coin", how="left").fill_null(0.0)
+    assert chk["traded"].sum() > 0
+    assert np.allclose(chk["day_ntl_volume"].to_numpy(), chk["traded"].to_numpy(), rtol=1e-9, atol=1e-6)

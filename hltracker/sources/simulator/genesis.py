@@ -29,7 +29,8 @@ class Genesis:
     book: PositionBook
     cash: np.ndarray  # (wallets, dexes)
     size_factor: np.ndarray  # per market: value multiplier that hits the calibrated open interest
-    fill_wallet: np.ndarray  # genesis fills, for 30-day volumes
+    fill_wallet: np.ndarray  # genesis fills, for 30-day and 24-hour volumes
+    fill_market: np.ndarray
     fill_notional: np.ndarray
     fill_ms: np.ndarray
 
@@ -151,6 +152,7 @@ def build_genesis(rng: np.random.Generator, uni: Universe, people: pop.Populatio
     return Genesis(
         book=book, cash=cash, size_factor=factor,
         fill_wallet=np.concatenate([all_wallet[trades.buyer], all_wallet[trades.seller]]),
+        fill_market=np.concatenate([trades.market, trades.market]).astype(np.int64),
         fill_notional=np.concatenate([notional, notional]),
         fill_ms=np.concatenate([trade_ms, trade_ms]),
     )

@@ -10,7 +10,7 @@ short of initial margin deposit. Everything is vectorised over positions and wal
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -82,7 +82,6 @@ class SimulatedMarket:
 
     @property
     def now(self) -> datetime:
-        from datetime import UTC
         return datetime.fromtimestamp(self.now_ms / 1000, tz=UTC)
 
     def _steps_per_day(self) -> int:
@@ -157,10 +156,8 @@ class SimulatedMarket:
         steps_back = ((self.now_ms - g.fill_ms[day]) // self.step_ms).astype(np.int64)
         ring = self.day_volume_ring
         slot = (-1 - steps_back) % ring.shape[0]
-        # Genesis fills are dated per wallet, not per market: spread each step's total by open interest.
-        per_step = np.bincount(slot, weights=g.fill_notional[day], minlength=ring.shape[0])
-        share = np.where(self.uni.delisted, 0.0, self.uni.target_oi)
-        ring += per_step[:, None] * (share / max(share.sum(), 1.0))[None, :]
+        # Both sides of a trade are fills; market volume counts each trade once.
+        np.add.at(ring, (slot, g.fill_market[day]), g.fill_notional[day] / 2)
 
     def perp_volume_30d(self) -> np.ndarray:
         day_now = self.now_ms // MS_PER_DAY
