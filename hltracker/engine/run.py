@@ -1,0 +1,55 @@
+"""One engine run: (snapshot, previous state) -> every figure the store keeps for that snapshot."""
+
+from __future__ import annotations
+
+from hltracker.engine import heatmap, lifecycle, liquidation, positions, profiles, segments, series
+from hltracker.model import Snapshot
+from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, EngineResult, EngineState
+
+
+def run(snapshot: Snapshot, previous: EngineState | None) -> EngineResult:
+    """Compute profiles, lifecycles, series and current-only outputs for one validated snapshot.
+
+    Pure: no I/O and no clock. The next run starts from `next_state(result)`.
+    """
+    taken_ms = snapshot.taken_at_ms
+    priced = positions.priced_positions(snapshot.positions, snapshot.markets)
+    wallets = profiles.wallet_profiles(snapshot.accounts, priced)
+    current = positions.with_profiles(priced, wallets)
+    tracked = lifecycle.track(
+        current.select(*[c for c in OPEN_POSITIONS_SCHEMA.names()
+                         if c not in ("id", "open_time", "created_at", "updated_at")], "source_open_time"),
+        previous.open_positions if previous else None,
+        taken_ms,
+        int(previous.taken_at.timestamp() * 1000) if previous else None,
+        snapshot.fills,
+    )
+    open_pos = tracked.open_positions
+    coins, cells = heatmap.heatmap(open_pos, taken_ms)
+    return EngineResult(
+        taken_at=snapshot.taken_at,
+        markets=snapshot.markets,
+        wallets=wallets.sort("address"),
+        open_positions=open_pos,
+        closed_positions=tracked.closed_positions,
+        coin_series=series.coin_series(open_pos),
+        coin_segment_series=series.coin_segment_series(open_pos, taken_ms),
+        coin_bucket_series=series.coin_bucket_series(open_pos),
+        general_series=series.general_series(open_pos, wallets),
+        wallet_equity_series=series.wallet_equity_series(wallets),
+        perp_volume_series=series.perp_volume_series(snapshot.markets),
+        segment_series=segments.segment_series(open_pos, wallets, taken_ms),
+        heatmap_coins=coins,
+        heatmap_cells=cells,
+        segment_top_assets=segments.segment_top_assets(open_pos, wallets, taken_ms),
+        liquidation_risk=liquidation.liquidation_risk(open_pos),
+        liquidation_bins=liquidation.liquidation_bins(open_pos, snapshot.markets),
+    )
+
+
+def next_state(result: EngineResult) -> EngineState:
+    """The state the next run starts from: this snapshot's open lifecycles."""
+    return EngineState(taken_at=result.taken_at, open_positions=result.open_positions)
+
+
+

@@ -1,0 +1,110 @@
+"""Cohort figures under the wallet-age filter: bias history rows, summaries and their top assets.
+
+Wallet-level filter (DESIGN.md 3.4, `positionAge` / bias history `positionRecencyTimeframe`): in window
+`w` a wallet qualifies when at least one of its open positions opened within `w`, and then all of its
+positions count. In window `all` every active wallet of the cohort counts for `count_traders` and
+`perp_equity`; in the other windows the cohort is its qualifying wallets.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from hltracker.engine.instants import instant
+from hltracker.engine.series import SEGMENT_AXES
+from hltracker.model import PNL_COHORT_IDS, SIZE_COHORT_IDS
+from hltracker.model.outputs import SEGMENT_SERIES_SCHEMA, SEGMENT_TOP_ASSETS_SCHEMA, TOP_ASSETS
+from hltracker.model.windows import AGE_WINDOW_NAMES, window_cutoff_ms
+
+
+def side_figures() -> list[pl.Expr]:
+    """Long/short value and count totals with the long-share bias (heatmap and top-asset rows)."""
+    long = pl.col("szi") > 0
+    return [
+        pl.col("value").sum().alias("total_value"),
+        pl.col("value").filter(long).sum().alias("total_long_value"),
+        pl.col("value").filter(~long).sum().alias("total_short_value"),
+        pl.len().cast(pl.Int64).alias("count"),
+        long.sum().cast(pl.Int64).alias("count_long"),
+        (~long).sum().cast(pl.Int64).alias("count_short"),
+    ]
+
+
+def long_share_bias() -> pl.Expr:
+    """Long value / total value, 3 decimals; null for an empty group (DESIGN.md 3.4)."""
+    total = pl.col("total_value")
+    return pl.when(total > 0).then((pl.col("total_long_value") / total).round(3)).alias("bias")
+
+
+def _qualifying(positions: pl.DataFrame, wallets: pl.DataFrame, window: str, taken_at_ms: int):
+    """(positions of qualifying wallets, the cohort's wallets) for one window."""
+    cutoff = window_cutoff_ms(window, taken_at_ms)
+    if cutoff is None:
+        return positions, wallets.filter("is_active")
+    newest = positions.group_by("address").agg(pl.col("open_time").max().alias("newest_open"))
+    chosen = newest.filter(pl.col("newest_open") >= instant(cutoff)).select("address")
+    return positions.join(chosen, on="address", how="semi"), wallets.join(chosen, on="address", how="semi")
+
+
+def segment_series(positions: pl.DataFrame, wallets: pl.DataFrame, taken_at_ms: int) -> pl.DataFrame:
+    """One row per cohort (both axes) and window; cohorts with no wallet still get a zero row."""
+    long = pl.col("szi") > 0
+    holding = pl.col("count_open_positions") > 0
+    parts = []
+    for window in AGE_WINDOW_NAMES:
+        scoped_pos, scoped_wallets = _qualifying(positions, wallets, window, taken_at_ms)
+        for axis in SEGMENT_AXES:
+            pos = scoped_pos.group_by(pl.col(axis).alias("segment_id")).agg(
+                pl.col("value").sum().alias("open_value"),
+                pl.col("value").filter(long).sum().alias("open_long_value"),
+                pl.col("value").filter(~long).sum().alias("open_short_value"),
+                pl.len().cast(pl.Int64).alias("count_open_positions"),
+                long.sum().cast(pl.Int64).alias("count_open_positions_long"),
+                pl.col("coin").n_unique().cast(pl.Int64).alias("count_assets"),
+            )
+            wal = scoped_wallets.group_by(pl.col(axis).alias("segment_id")).agg(
+                pl.len().cast(pl.Int64).alias("count_traders"),
+                pl.col("perp_equity").sum().alias("perp_equity"),
+                pl.col("perp_equity").filter(holding).sum().alias("active_perp_equity"),
+                holding.sum().cast(pl.Int64).alias("count_traders_in_position"),
+                (holding & (pl.col("unrealized_pnl") > 0)).sum().cast(pl.Int64).alias("count_traders_in_profit"),
+            )
+            ids = pl.DataFrame({"segment_id": _axis_ids(axis)}, schema={"segment_id": pl.Int16})
+            part = (
+                ids.join(wal.cast({"segment_id": pl.Int16}), on="segment_id", how="left")
+                .join(pos.cast({"segment_id": pl.Int16}), on="segment_id", how="left")
+                .with_columns(pl.lit(window).alias("age_window"))
+            )
+            parts.append(part)
+    frame = pl.concat(parts, how="diagonal_relaxed").with_columns(
+        pl.col(c).fill_null(0) for c in SEGMENT_SERIES_SCHEMA.names()
+        if c not in ("segment_id", "age_window", "bias", "exposure_ratio")
+    )
+    equity = pl.col("active_perp_equity")
+    frame = frame.with_columns(
+        pl.when(equity > 0).then((pl.col("open_long_value") - pl.col("open_short_value")) / equity).alias("bias"),
+        pl.when(equity > 0).then(pl.col("open_value") / equity).alias("exposure_ratio"),
+    )
+    return frame.select([pl.col(c).cast(t) for c, t in SEGMENT_SERIES_SCHEMA.items()]).sort(
+        "age_window", "segment_id")
+
+
+def segment_top_assets(positions: pl.DataFrame, wallets: pl.DataFrame, taken_at_ms: int) -> pl.DataFrame:
+    """Each cohort's top coins by open value, per wallet-age window (the summary's top-10 list)."""
+    parts = []
+    for window in AGE_WINDOW_NAMES:
+        scoped_pos, _ = _qualifying(positions, wallets, window, taken_at_ms)
+        for axis in SEGMENT_AXES:
+            per_coin = (
+                scoped_pos.group_by(pl.col(axis).alias("segment_id"), "coin").agg(side_figures())
+                .sort(["segment_id", "total_value", "coin"], descending=[False, True, False])
+                .with_columns(pl.int_range(1, pl.len() + 1).over("segment_id").alias("rank"))
+                .filter(pl.col("rank") <= TOP_ASSETS)
+                .with_columns(long_share_bias(), pl.lit(window).alias("age_window"))
+            )
+            parts.append(per_coin.select([pl.col(c).cast(t) for c, t in SEGMENT_TOP_ASSETS_SCHEMA.items()]))
+    return pl.concat(parts).sort("age_window", "segment_id", "rank")
+
+
+def _axis_ids(axis: str) -> list[int]:
+    return list(SIZE_COHORT_IDS if axis == "size_segment_id" else PNL_COHORT_IDS)
