@@ -115,6 +115,15 @@ def _value_problems(snap: Snapshot) -> list[str]:
         if unknown.height:
             coins = unknown["coin"].unique().head(5).to_list()
             problems.append(f"positions.coin: {unknown.height} row(s) in unknown market(s) {coins}")
+        wrong_dex = p.join(m.select("coin", pl.col("dex").alias("market_dex")), on="coin").filter(
+            pl.col("dex") != pl.col("market_dex"))
+        if wrong_dex.height:
+            problems.append(f"positions.dex: {wrong_dex.height} row(s) whose dex differs from their market's, "
+                            f"e.g. {wrong_dex['coin'][0]} on {wrong_dex['dex'][0]!r}")
+        orphans = p.join(snap.accounts.select("address"), on="address", how="anti")
+        if orphans.height:
+            problems.append(f"positions.address: {orphans.height} row(s) of wallets missing from accounts, "
+                            f"e.g. {orphans['address'][0]}")
     bad_addr = snap.accounts.filter(~pl.col("address").str.contains(r"^0x[0-9a-f]{40}$"))
     if bad_addr.height:
         problems.append(f"accounts.address: {bad_addr.height} address(es) not lowercase 0x hex")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,7 +38,10 @@ class SnapshotFilesSource:
     # per market, a watchlist dump does not, so balance is not assumed.
     full_market: ClassVar[bool] = False
 
-    def __init__(self, path: str | Path, follow: bool = False, poll_seconds: float = 5.0):
+    def __init__(self, path: str | Path, follow: bool = False, poll_seconds: float = 5.0,
+                 on_invalid: Callable[[SnapshotFilesError], None] | None = None):
+        """`on_invalid`: called with the error of each unreadable or invalid folder, which is then
+        skipped; without it such a folder raises `SnapshotFilesError`."""
         if poll_seconds <= 0:
             raise ValueError(f"poll_seconds must be positive, got {poll_seconds}")
         self.path = Path(path)
@@ -46,6 +49,7 @@ class SnapshotFilesSource:
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._warned: set[str] = set()  # late folders already reported
+        self.on_invalid = on_invalid
 
     def stop(self) -> None:
         """End a following `snapshots()` at its next poll (safe to call from another thread)."""
@@ -54,12 +58,24 @@ class SnapshotFilesSource:
     def snapshots(self) -> Iterator[Snapshot]:
         """Every snapshot under `path` in `taken_at` order; with `follow`, then each new one as it lands."""
         if (self.path / MANIFEST).is_file():
-            yield read_snapshot(self.path)
+            try:
+                yield read_snapshot(self.path)
+            except SnapshotFilesError as exc:
+                if self.on_invalid is None:
+                    raise
+                self.on_invalid(exc)
             return
         last: str | None = None
         while True:
             for folder in self._new_dirs(last):
-                snap = self._read(folder)
+                try:
+                    snap = self._read(folder)
+                except SnapshotFilesError as exc:
+                    if self.on_invalid is None:
+                        raise
+                    self.on_invalid(exc)
+                    last = folder.name
+                    continue
                 if snap is None:  # vanished while being replaced: look again at the next poll
                     break
                 yield snap
