@@ -1,12 +1,13 @@
 """The `hltracker` command line.
 
 Commands: `demo` (the simulated market, live in the terminal), `simulate` (write snapshot files and/or
-print the calibration report), `sources list`.
+print the calibration report), `ingest` (source -> engine -> store), `sources list`.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -16,11 +17,13 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hltracker.ingest import Ingestor, IngestReport, Rejected, paced, simulator_start
 from hltracker.model import Snapshot
 from hltracker.sources import available_sources
 from hltracker.sources.simulator import PROFILES, SimulatorSource
 from hltracker.sources.simulator.report import calibration_figures
-from hltracker.sources.snapshot_files import write_snapshot
+from hltracker.sources.snapshot_files import SnapshotFilesError, SnapshotFilesSource, list_snapshot_dirs, write_snapshot
+from hltracker.store import StoreError, open_store
 
 app = typer.Typer(help="hltracker: position intelligence for Hyperliquid perpetuals.", no_args_is_help=True)
 sources_app = typer.Typer(help="Snapshot sources.", no_args_is_help=True)
@@ -109,6 +112,120 @@ def demo(
                 time.sleep(interval)
     except KeyboardInterrupt:
         console.print("stopped")
+
+
+INGEST_SOURCES = ("simulator", "snapshot-files")
+
+
+def _parse_start(start: str | None) -> datetime | None:
+    if start is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{start!r} is not an ISO 8601 date-time", param_hint="--start") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@app.command()
+def ingest(
+    source: str = typer.Option("simulator", help="Where snapshots come from: simulator or snapshot-files."),
+    profile: str = typer.Option("small", help="Simulator profile (--source simulator)."),
+    seed: int = typer.Option(0, help="Simulator seed (--source simulator)."),
+    days: float = typer.Option(1.0, min=0, help="Simulated days to backfill (--source simulator)."),
+    start: str | None = typer.Option(None, help="Simulated start, ISO 8601 UTC. Default: where the store's "
+                                      "simulator run began, else `days` before now."),
+    step: int | None = typer.Option(None, min=1, help="Simulated seconds per snapshot (default: the profile's, 900)."),
+    path: Path | None = typer.Option(None, help="Folder of snapshot files (--source snapshot-files)."),
+    follow: bool = typer.Option(False, help="After the backfill keep going: a simulator step per --interval, "
+                                 "or watch --path for new snapshot folders."),
+    interval: float | None = typer.Option(None, min=0.01, help="Wall-clock seconds between live snapshots "
+                                           "(default: the simulated step, or 5 s polling for files)."),
+    database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL",
+                                        help="Store: a DuckDB file path (default ./hltracker.duckdb)."),
+) -> None:
+    """Ingest snapshots into the store: backfill with a progress bar, then optionally follow live.
+
+    Already landed snapshots are skipped, so re-running (or restarting after a crash) resumes where the
+    store stopped. A malformed snapshot is rejected with its reasons and ingest goes on.
+    """
+    if source not in INGEST_SOURCES:
+        raise typer.BadParameter(f"choose one of {', '.join(INGEST_SOURCES)}", param_hint="--source")
+    try:
+        store = open_store(database)
+    except StoreError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--database") from None
+    with store:
+        ingestor = Ingestor(store)
+        try:
+            if source == "simulator":
+                _ingest_simulator(ingestor, profile, seed, days, _parse_start(start), step, follow, interval)
+            else:
+                if path is None:
+                    raise typer.BadParameter("--source snapshot-files needs --path", param_hint="--path")
+                _ingest_files(ingestor, path, follow, interval or 5.0)
+        except KeyboardInterrupt:
+            console.print("stopped")
+        except StoreError as exc:
+            console.print(f"[red]store error:[/red] {exc}")
+            raise typer.Exit(1) from None
+        _print_report(ingestor.report)
+
+
+def _ingest_simulator(ingestor: Ingestor, profile: str, seed: int, days: float, start: datetime | None,
+                      step: int | None, follow: bool, interval: float | None) -> None:
+    _check_profile(profile)
+    step_delta = timedelta(seconds=step) if step else None
+    src = SimulatorSource(profile=profile, seed=seed, step=step_delta)
+    step_s = src.profile.step.total_seconds()
+    try:
+        begin = simulator_start(ingestor.store, start, days, src.profile.step, datetime.now(UTC))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--start") from None
+    src = SimulatorSource(profile=profile, seed=seed, step=step_delta, start=begin)
+    backfill = round(days * 86400 / step_s) + 1  # genesis plus one snapshot per step
+    src.steps = None if follow else backfill - 1
+    items = paced(src.snapshots(), after=backfill, interval=interval or step_s) if follow else src.snapshots()
+    _run_with_progress(ingestor, items, backfill, f"ingesting {profile} simulator from {begin:%Y-%m-%d %H:%M}Z")
+
+
+def _ingest_files(ingestor: Ingestor, path: Path, follow: bool, interval: float) -> None:
+    def rejected(exc: SnapshotFilesError) -> None:
+        ingestor.offer(Rejected(str(exc.path), exc.problems))
+
+    src = SnapshotFilesSource(path, follow=follow, poll_seconds=interval, on_invalid=rejected)
+    try:
+        total = 1 if (path / "manifest.json").is_file() else len(list_snapshot_dirs(path))
+    except SnapshotFilesError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--path") from None
+    _run_with_progress(ingestor, src.snapshots(), total, f"ingesting snapshot files from {path}")
+
+
+def _run_with_progress(ingestor: Ingestor, items, backfill: int, title: str) -> None:
+    """Backfill under a progress bar; live items after it are reported one line each."""
+    it = iter(items)
+    with _progress() as bar:
+        task = bar.add_task(title, total=backfill)
+        for _ in range(backfill):
+            item = next(it, None)
+            if item is None:
+                break
+            ingestor.offer(item)
+            bar.advance(task)
+    for item in it:
+        if ingestor.offer(item):
+            r = ingestor.report
+            console.print(f"landed {r.last_taken_at:%Y-%m-%d %H:%M:%S}Z ({r.landed} this run)")
+
+
+def _print_report(report: IngestReport) -> None:
+    last = f"{report.last_taken_at:%Y-%m-%d %H:%M:%S}Z" if report.last_taken_at else "none"
+    console.print(f"landed {report.landed}, already there {report.skipped}, rejected {len(report.rejected)}; "
+                  f"last snapshot {last}; engine {report.engine_seconds:.1f} s, store {report.store_seconds:.1f} s")
+    for rej in report.rejected:
+        console.print(f"[yellow]rejected[/yellow] {rej.where}:")
+        for problem in rej.problems:
+            console.print(f"  - {problem}")
 
 
 @sources_app.command("list")

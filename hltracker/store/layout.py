@@ -1,0 +1,64 @@
+"""Which table holds which frame, and the key columns the store adds in front of the frame's own.
+
+Backend-neutral: the DuckDB backend lands frames with it, the PostgreSQL backend will do the same, and
+the migrations of both must create exactly these columns (tests/test_store.py checks the DDL).
+
+Four kinds of table (model/outputs.py):
+- `markets` and the series tables keep every snapshot's rows; series rows carry a row `id`;
+- the current tables hold the latest snapshot's rows only;
+- `closed_positions` is appended, keyed by the snapshot that saw each lifecycle end.
+
+Row ids of series tables: `snapshot_id * ROW_ID_BASE + row index` (the frame's order). Rows the read
+queries fill in for groups the engine did not store (it stores only non-empty groups) get ids in the
+top range of their snapshot, `snapshot_id * ROW_ID_BASE + FILLED_ROW_OFFSET + k`, so a stored frame
+may hold at most `FILLED_ROW_OFFSET` rows per snapshot.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from hltracker.model.outputs import CURRENT_TABLES, OUTPUT_SCHEMAS, SERIES_TABLES
+from hltracker.model.schemas import MARKETS_SCHEMA
+
+ROW_ID_BASE = 1_000_000
+FILLED_ROW_OFFSET = 999_000  # + segment or size-bucket id; + 999 for a filled coin_series row
+
+SERIES_KEYS = ("id", "snapshot_id", "taken_at")
+SNAPSHOT_KEYS = ("snapshot_id", "taken_at")
+CLOSED_KEYS = ("snapshot_id",)
+
+FRAME_TABLES: dict[str, pl.Schema] = {"markets": MARKETS_SCHEMA, **OUTPUT_SCHEMAS}
+APPENDED_TABLES: tuple[str, ...] = ("markets", *SERIES_TABLES, "closed_positions")
+REPLACED_TABLES: tuple[str, ...] = CURRENT_TABLES
+
+
+def key_columns(table: str) -> tuple[str, ...]:
+    """The columns the store adds in front of the frame's columns in `table`."""
+    if table in SERIES_TABLES:
+        return SERIES_KEYS
+    if table == "closed_positions":
+        return CLOSED_KEYS
+    if table in FRAME_TABLES:
+        return SNAPSHOT_KEYS
+    raise KeyError(table)
+
+
+def table_columns(table: str) -> tuple[str, ...]:
+    """Every column of `table`, in order: the key columns, then the frame's."""
+    return (*key_columns(table), *FRAME_TABLES[table].names())
+
+
+def schema_problems(table: str, frame: pl.DataFrame) -> list[str]:
+    """How `frame` differs from the schema of `table`: names and dtypes (order is free: writes go by name)."""
+    expected = FRAME_TABLES[table]
+    problems = []
+    for name, dtype in expected.items():
+        if name not in frame.schema:
+            problems.append(f"{table}: missing column {name!r}")
+        elif frame.schema[name] != dtype:
+            problems.append(f"{table}.{name}: expected {dtype}, got {frame.schema[name]}")
+    extra = [c for c in frame.columns if c not in expected]
+    if extra:
+        problems.append(f"{table}: unexpected columns {extra}")
+    return problems

@@ -1,0 +1,260 @@
+"""The named read queries: every read of the API, exports and dashboard goes through one of these.
+
+`QUERIES[name]` is SQL with `$name` parameters (DuckDB's native named parameters; the PostgreSQL
+backend translates them). Each query's first line is a `--` comment saying what it returns. Every
+parameter a query names must be passed; optional filters are passed as None and the SQL reads
+`$x IS NULL OR ...`. Timestamps are timezone-aware UTC.
+
+Conventions:
+- Time series come newest first, one row per snapshot, keyset-paginated on `taken_at`:
+  `start <= taken_at <= end`, `taken_at < before` (the cursor: the last `taken_at` of the previous
+  page, or None for the first page), at most `limit` rows.
+- The engine stores only non-empty groups; the per-coin x segment, x size-bucket, coin and segment
+  series and the segment/bucket breakdowns fill the missing groups with zero rows (null bias), with the
+  ids of `layout.FILLED_ROW_OFFSET`: `snapshot_id * 1000000 + 999000 + segment or bucket id`, or
+  `+ 999999` for a coin row. Such an id is unique within one series, not across series.
+- Sorting on a nullable column says `NULLS LAST` explicitly: the backends' defaults differ.
+- SQL here stays portable between DuckDB and PostgreSQL: no `epoch()`, no list functions, no `SELECT *
+  EXCLUDE`; `= ANY($list)` and `CAST('infinity' AS TIMESTAMPTZ)` work on both.
+"""
+
+from __future__ import annotations
+
+from hltracker.model.cohorts import PNL_COHORT_IDS, SIZE_COHORT_IDS
+from hltracker.model.outputs import CLOSED_POSITIONS_SCHEMA, OPEN_POSITIONS_SCHEMA, POSITION_FIGURES
+from hltracker.model.size_buckets import SIZE_BUCKET_IDS
+from hltracker.store.layout import FILLED_ROW_OFFSET, ROW_ID_BASE
+
+SEGMENT_IDS: tuple[int, ...] = tuple(sorted(SIZE_COHORT_IDS + PNL_COHORT_IDS))
+
+# The keyset page of snapshots a time series shows (alias `s`).
+_PAGE = """page AS (
+    SELECT snapshot_id, taken_at FROM snapshots
+    WHERE {range}
+    ORDER BY taken_at DESC
+    LIMIT $limit
+)"""
+_RANGE = "taken_at >= $start AND taken_at <= $end AND taken_at < COALESCE($before, CAST('infinity' AS TIMESTAMPTZ))"
+_SNAPSHOT_COLUMNS = "snapshot_id, taken_at, source, height, extra, landed_at, position_count, wallet_count"
+
+_SEGMENT_FIGURES_ZERO = (
+    "open_value", "open_long_value", "open_short_value", "active_perp_equity", "perp_equity", "count_traders",
+    "count_traders_in_position", "count_traders_in_profit", "count_open_positions", "count_open_positions_long",
+    "count_assets",
+)
+_SEGMENT_FIGURES_NULL = ("bias", "exposure_ratio")  # ratios: null for an empty cohort
+
+
+def _range(alias: str = "") -> str:
+    return _RANGE.replace("taken_at", f"{alias}taken_at")
+
+
+def _zeros(columns, alias: str = "r") -> str:
+    return ",\n    ".join(f"COALESCE({alias}.{c}, 0) AS {c}" for c in columns)
+
+
+def _plain(columns, alias: str = "r") -> str:
+    return ",\n    ".join(f"{alias}.{c}" for c in columns)
+
+
+def _filled_id(k: str) -> str:
+    return f"COALESCE(r.id, s.snapshot_id * {ROW_ID_BASE} + {FILLED_ROW_OFFSET} + {k}) AS id"
+
+
+def _values(name: str, ids: tuple[int, ...]) -> str:
+    rows = ", ".join(f"({i})" for i in ids)
+    return f"(VALUES {rows}) AS g({name})"
+
+
+def _snapshot(snapshot_id: str = "$snapshot_id") -> str:
+    return f"(SELECT snapshot_id, taken_at FROM snapshots WHERE snapshot_id = {snapshot_id}) s"
+
+
+def _plain_series(table: str, where: str = "TRUE") -> str:
+    return f"""
+SELECT * FROM {table}
+WHERE {where} AND {_range()}
+ORDER BY taken_at DESC
+LIMIT $limit"""
+
+
+_POSITION_COLUMNS = ", ".join(OPEN_POSITIONS_SCHEMA.names())
+_LIFECYCLE_COLUMNS = ", ".join(f"p.{c}" for c in CLOSED_POSITIONS_SCHEMA.names())
+
+QUERIES: dict[str, str] = {
+    # --- snapshots ---
+    "latest_snapshot": f"""-- the snapshot landed last (none when the store is empty)
+SELECT {_SNAPSHOT_COLUMNS} FROM snapshots ORDER BY snapshot_id DESC LIMIT 1""",
+    "snapshot_at": f"""-- the snapshot with this id
+SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE snapshot_id = $snapshot_id""",
+    "snapshots_between": f"""-- every snapshot with start <= taken_at <= end, oldest first
+SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE taken_at >= $start AND taken_at <= $end ORDER BY taken_at""",
+    "snapshot_nearest": f"""-- the snapshot nearest to `at`, the earlier on a tie ("24 hours earlier" of past fields)
+SELECT {_SNAPSHOT_COLUMNS} FROM (
+    (SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE taken_at <= $at ORDER BY taken_at DESC LIMIT 1)
+    UNION ALL
+    (SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE taken_at > $at ORDER BY taken_at LIMIT 1)
+) c
+ORDER BY GREATEST(taken_at - $at, $at - taken_at), taken_at
+LIMIT 1""",
+    # --- time series, newest first, keyset on taken_at ---
+    "coin_series": f"""-- one coin's position figures per snapshot (/position-metrics/coin/{{coin}}); zeros when none
+WITH {_PAGE.format(range=_range())}
+SELECT
+    COALESCE(r.id, s.snapshot_id * {ROW_ID_BASE} + {FILLED_ROW_OFFSET} + 999) AS id,
+    s.snapshot_id,
+    s.taken_at,
+    CAST($coin AS VARCHAR) AS coin,
+    r.dex,
+    {_zeros(POSITION_FIGURES)}
+FROM page s
+LEFT JOIN coin_series r ON r.snapshot_id = s.snapshot_id AND r.coin = $coin AND {_range("r.")}
+ORDER BY s.taken_at DESC""",
+    "coin_segment_series": f"""-- one coin x cohort x age window per snapshot; zeros when the cohort held none of it
+WITH {_PAGE.format(range=_range())}
+SELECT
+    {_filled_id("$segment_id")},
+    s.snapshot_id,
+    s.taken_at,
+    CAST($coin AS VARCHAR) AS coin,
+    CAST($segment_id AS SMALLINT) AS segment_id,
+    CAST($age_window AS VARCHAR) AS age_window,
+    {_zeros(POSITION_FIGURES)}
+FROM page s
+LEFT JOIN coin_segment_series r
+    ON r.snapshot_id = s.snapshot_id AND r.coin = $coin AND r.segment_id = $segment_id
+    AND r.age_window = $age_window AND {_range("r.")}
+ORDER BY s.taken_at DESC""",
+    "coin_bucket_series": f"""-- one coin x position-size bucket per snapshot; zeros where the bucket was empty
+WITH {_PAGE.format(range=_range())}
+SELECT
+    {_filled_id("$size_bucket_id")},
+    s.snapshot_id,
+    s.taken_at,
+    CAST($coin AS VARCHAR) AS coin,
+    CAST($size_bucket_id AS SMALLINT) AS size_bucket_id,
+    {_zeros(POSITION_FIGURES)}
+FROM page s
+LEFT JOIN coin_bucket_series r
+    ON r.snapshot_id = s.snapshot_id AND r.coin = $coin AND r.size_bucket_id = $size_bucket_id AND {_range("r.")}
+ORDER BY s.taken_at DESC""",
+    "segment_series": f"""-- one cohort x wallet-age window per snapshot (bias history); zeros, null ratios when empty
+WITH {_PAGE.format(range=_range())}
+SELECT
+    {_filled_id("$segment_id")},
+    s.snapshot_id,
+    s.taken_at,
+    CAST($segment_id AS SMALLINT) AS segment_id,
+    CAST($age_window AS VARCHAR) AS age_window,
+    {_plain(_SEGMENT_FIGURES_NULL)},
+    {_zeros(_SEGMENT_FIGURES_ZERO)}
+FROM page s
+LEFT JOIN segment_series r
+    ON r.snapshot_id = s.snapshot_id AND r.segment_id = $segment_id AND r.age_window = $age_window AND {_range("r.")}
+ORDER BY s.taken_at DESC""",
+    "general_series": "-- market-wide counts, open interest, perp equity per snapshot"
+    + _plain_series("general_series"),
+    "wallet_equity_series": "-- summed wallet equity by kind per snapshot" + _plain_series("wallet_equity_series"),
+    "perp_volume_series": "-- summed 24h notional volume per snapshot" + _plain_series("perp_volume_series"),
+    # --- the rows of one snapshot ---
+    "coin_rows_at": """-- every coin with open positions at a snapshot, largest first (/positions/coins)
+SELECT * FROM coin_series WHERE snapshot_id = $snapshot_id ORDER BY total_position_value DESC, coin""",
+    "coin_segment_rows_at": f"""-- one coin at a snapshot, every cohort (zeros for the empty ones), by segment id
+SELECT
+    {_filled_id("g.segment_id")},
+    s.snapshot_id,
+    s.taken_at,
+    CAST($coin AS VARCHAR) AS coin,
+    CAST(g.segment_id AS SMALLINT) AS segment_id,
+    CAST($age_window AS VARCHAR) AS age_window,
+    {_zeros(POSITION_FIGURES)}
+FROM {_values("segment_id", SEGMENT_IDS)}
+CROSS JOIN {_snapshot()}
+LEFT JOIN coin_segment_series r
+    ON r.snapshot_id = s.snapshot_id AND r.coin = $coin AND r.age_window = $age_window AND r.segment_id = g.segment_id
+ORDER BY g.segment_id""",
+    "coin_bucket_rows_at": f"""-- one coin at a snapshot, every size bucket (zeros for the empty ones), by bucket id
+SELECT
+    {_filled_id("g.size_bucket_id")},
+    s.snapshot_id,
+    s.taken_at,
+    CAST($coin AS VARCHAR) AS coin,
+    CAST(g.size_bucket_id AS SMALLINT) AS size_bucket_id,
+    {_zeros(POSITION_FIGURES)}
+FROM {_values("size_bucket_id", SIZE_BUCKET_IDS)}
+CROSS JOIN {_snapshot()}
+LEFT JOIN coin_bucket_series r
+    ON r.snapshot_id = s.snapshot_id AND r.coin = $coin AND r.size_bucket_id = g.size_bucket_id
+ORDER BY g.size_bucket_id""",
+    "segment_series_at": f"""-- every cohort at a snapshot for one wallet-age window (zeros, null ratios when empty)
+SELECT
+    {_filled_id("g.segment_id")},
+    s.snapshot_id,
+    s.taken_at,
+    CAST(g.segment_id AS SMALLINT) AS segment_id,
+    CAST($age_window AS VARCHAR) AS age_window,
+    {_plain(_SEGMENT_FIGURES_NULL)},
+    {_zeros(_SEGMENT_FIGURES_ZERO)}
+FROM {_values("segment_id", SEGMENT_IDS)}
+CROSS JOIN {_snapshot()}
+LEFT JOIN segment_series r
+    ON r.snapshot_id = s.snapshot_id AND r.age_window = $age_window AND r.segment_id = g.segment_id
+ORDER BY g.segment_id""",
+    "wallet_equity_at": """-- the summed wallet equity at a snapshot
+SELECT * FROM wallet_equity_series WHERE snapshot_id = $snapshot_id""",
+    "wallet_equity_ath": """-- the all-time high of each wallet-equity column on its own (nulls when empty)
+SELECT
+    MAX(total_equity) AS total_equity,
+    MAX(perp_equity) AS perp_equity,
+    MAX(spot_equity) AS spot_equity,
+    MAX(staking_equity) AS staking_equity,
+    MAX(vault_equity) AS vault_equity
+FROM wallet_equity_series""",
+    "markets_at": """-- every market at a snapshot, by coin
+SELECT * FROM markets WHERE snapshot_id = $snapshot_id ORDER BY coin""",
+    # --- the latest snapshot (current tables) ---
+    "markets_latest": """-- every market at the latest snapshot, by coin
+SELECT * FROM markets WHERE snapshot_id = (SELECT MAX(snapshot_id) FROM snapshots) ORDER BY coin""",
+    "heatmap_coins": """-- per-coin totals of the heatmap for one age window, largest first
+SELECT * FROM heatmap_coins WHERE age_window = $age_window ORDER BY total_value DESC, coin""",
+    "heatmap_cells": """-- the coin x cohort cells of the heatmap for one age window
+SELECT * FROM heatmap_cells WHERE age_window = $age_window ORDER BY coin, segment_id""",
+    "segment_top_assets": """-- a cohort's top coins by value for one wallet-age window, by rank
+SELECT * FROM segment_top_assets WHERE segment_id = $segment_id AND age_window = $age_window ORDER BY rank""",
+    "liquidation_risk": """-- a cohort's coins by share of value close to liquidation, riskiest first, one page
+SELECT * FROM liquidation_risk WHERE segment_id = $segment_id
+ORDER BY percent_risk DESC NULLS LAST, coin
+LIMIT $limit OFFSET $offset""",
+    "liquidation_risk_count": """-- how many coins `liquidation_risk` lists for a cohort
+SELECT COUNT(*) AS count FROM liquidation_risk WHERE segment_id = $segment_id""",
+    "liquidation_bins": """-- one coin's liquidation heatmap: 100 price bins, lowest price first
+SELECT * FROM liquidation_bins WHERE coin = $coin ORDER BY price_bin_index""",
+    "open_positions_by_coin": """-- every open position of one coin, largest first (the open-positions CSV)
+SELECT * FROM open_positions WHERE coin = $coin ORDER BY value DESC, id""",
+    "wallet": """-- one wallet's current profile (none when unknown)
+SELECT * FROM wallets WHERE address = $address""",
+    # --- lifecycles ---
+    "positions": f"""-- lifecycles alive at any time in [start, end] (null: unbounded), filtered, by open_time then id
+SELECT {_LIFECYCLE_COLUMNS} FROM (
+    SELECT {_POSITION_COLUMNS}, CAST(NULL AS TIMESTAMPTZ) AS close_time, FALSE AS closed_by_liquidation
+    FROM open_positions
+    UNION ALL
+    SELECT {_POSITION_COLUMNS}, close_time, closed_by_liquidation
+    FROM closed_positions
+) p
+WHERE ($end IS NULL OR p.open_time <= $end)
+    AND ($start IS NULL OR p.close_time IS NULL OR p.close_time >= $start)
+    AND ($coin IS NULL OR p.coin = $coin)
+    AND ($addresses IS NULL OR p.address = ANY($addresses))
+    AND ($open IS NULL OR (p.close_time IS NULL) = $open)
+    AND ($segment_id IS NULL OR p.size_segment_id = $segment_id OR p.pnl_segment_id = $segment_id)
+    AND ($after_open_time IS NULL OR p.open_time > $after_open_time
+         OR (p.open_time = $after_open_time AND p.id > $after_id))
+ORDER BY p.open_time, p.id
+LIMIT $limit""",
+    # --- api keys ---
+    "api_key": """-- one API key by its hash (none when unknown)
+SELECT key_hash, name, created_at, revoked_at FROM api_keys WHERE key_hash = $key_hash""",
+    "api_keys": """-- every API key, oldest first
+SELECT key_hash, name, created_at, revoked_at FROM api_keys ORDER BY created_at, key_hash""",
+}
