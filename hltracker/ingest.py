@@ -98,12 +98,13 @@ class Ingestor:
 
 
 def paced(items: Iterable[Snapshot | Rejected], after: int, interval: float,
-          sleep: Callable[[float], None] = time.sleep) -> Iterator[Snapshot | Rejected]:
+          sleep: Callable[[float], None] = time.sleep,
+          monotonic: Callable[[], float] = time.monotonic) -> Iterator[Snapshot | Rejected]:
     """Yield the first `after` items at once, then one per `interval` wall-clock seconds (live ticking)."""
     next_at = None
     for i, item in enumerate(items):
         if i >= after:
-            now = time.monotonic()
+            now = monotonic()
             if next_at is not None and now < next_at:
                 sleep(next_at - now)
             next_at = max(now, next_at or now) + interval
