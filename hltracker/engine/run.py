@@ -14,7 +14,10 @@ def run(snapshot: Snapshot, previous: EngineState | None) -> EngineResult:
     """
     taken_ms = snapshot.taken_at_ms
     priced = positions.priced_positions(snapshot.positions, snapshot.markets)
-    wallets = profiles.wallet_profiles(snapshot.accounts, priced)
+    every_wallet = profiles.wallet_profiles(snapshot.accounts, priced)
+    # Inactive wallets (no position, no 30-day volume) belong to no cohort: they count in the market-wide
+    # equity figures and nowhere else, so only active wallets go on.
+    wallets = every_wallet.filter("is_active")
     current = positions.with_profiles(priced, wallets)
     tracked = lifecycle.track(
         current.select(*[c for c in OPEN_POSITIONS_SCHEMA.names()
@@ -26,6 +29,7 @@ def run(snapshot: Snapshot, previous: EngineState | None) -> EngineResult:
     )
     open_pos = tracked.open_positions
     coins, cells = heatmap.heatmap(open_pos, taken_ms)
+    segment_series, top_assets = segments.segment_figures(open_pos, wallets, taken_ms)
     return EngineResult(
         taken_at=snapshot.taken_at,
         markets=snapshot.markets,
@@ -35,13 +39,13 @@ def run(snapshot: Snapshot, previous: EngineState | None) -> EngineResult:
         coin_series=series.coin_series(open_pos),
         coin_segment_series=series.coin_segment_series(open_pos, taken_ms),
         coin_bucket_series=series.coin_bucket_series(open_pos),
-        general_series=series.general_series(open_pos, wallets),
-        wallet_equity_series=series.wallet_equity_series(wallets),
+        general_series=series.general_series(open_pos, every_wallet),
+        wallet_equity_series=series.wallet_equity_series(every_wallet),
         perp_volume_series=series.perp_volume_series(snapshot.markets),
-        segment_series=segments.segment_series(open_pos, wallets, taken_ms),
+        segment_series=segment_series,
         heatmap_coins=coins,
         heatmap_cells=cells,
-        segment_top_assets=segments.segment_top_assets(open_pos, wallets, taken_ms),
+        segment_top_assets=top_assets,
         liquidation_risk=liquidation.liquidation_risk(open_pos),
         liquidation_bins=liquidation.liquidation_bins(open_pos, snapshot.markets),
     )

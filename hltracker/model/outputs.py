@@ -49,6 +49,7 @@ _SIDE_FIGURES = {
     "bias": pl.Float64,  # long share of value, 3 decimals; null when empty
 }
 
+# Active wallets only (an open position or 30-day perp volume): the cohort members.
 WALLETS_SCHEMA = pl.Schema({
     "address": pl.String,
     "perp_equity": pl.Float64,
