@@ -362,3 +362,15 @@ def test_liquidation_bins(runs):
                                                              "most_impacted_segment": 16})
     empty = _row(btc, price_bin_index=0)
     assert (empty["liquidation_value"], empty["positions_count"], empty["most_impacted_segment"]) == (0.0, 0, None)
+
+
+def test_a_flip_reported_with_a_stale_open_time_still_gets_a_new_lifecycle(runs):
+    """A source repeating the old lifecycle's open time for a flipped position must not repeat its id."""
+    r1, _, _ = runs
+    stale = [row if row[:2] != (C, "ETH") else
+             (C, "ETH", "main", 50.0, 10.5, 550.0, 25.0, 5.0, "isolated", 5, 110.0, 25, 0.0, T1 - timedelta(days=10))
+             for row in SNAP2_POSITIONS]
+    r2 = run(_snap(T2, _markets(110.0, 11.0), stale), next_state(r1))
+    old = _row(r2.closed_positions, address=C, coin="ETH")
+    new = _row(r2.open_positions, address=C, coin="ETH")
+    assert old["close_time"] == T2 and new["open_time"] == T2 and new["id"] != old["id"]

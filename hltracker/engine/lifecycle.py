@@ -132,7 +132,10 @@ def track(current: pl.DataFrame, previous: pl.DataFrame | None, taken_at_ms: int
         .drop("start_sign", "fill_close")
         .join(opening_fill, on=["address", "coin", "end_sign"], how="left")
         .with_columns(
-            pl.coalesce("source_open_time", "fill_open", taken).alias("open_time"),
+            # a new lifecycle cannot open before the one it replaces (that would repeat its id)
+            pl.when(pl.col("prev_open").is_not_null()
+                    & (pl.coalesce("source_open_time", "fill_open") <= pl.col("prev_open")))
+            .then(taken).otherwise(pl.coalesce("source_open_time", "fill_open", taken)).alias("open_time"),
             taken.alias("created_at"),
             taken.alias("updated_at"),
         )
