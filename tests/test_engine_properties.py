@@ -139,8 +139,8 @@ def test_ids_are_stable_and_rerunning_a_snapshot_changes_nothing(which):
     for snap in _market(seed)[: step + 1]:
         again = run(snap, state)
         state = next_state(again)
-    assert again.open_positions.equals(result.open_positions)
-    assert again.closed_positions.equals(result.closed_positions)
+    for name, frame in result.frames().items():  # bit for bit: a resumed ingest must equal a clean one
+        assert again.frames()[name].equals(frame), name
     for row in result.open_positions.head(50).iter_rows(named=True):
         key = f"{row['address']}|{row['dex']}|{row['coin']}|{int(row['open_time'].timestamp() * 1000)}"
         assert row["id"] == hashlib.sha256(key.encode()).hexdigest()

@@ -97,7 +97,9 @@ def segment_figures(positions: pl.DataFrame, wallets: pl.DataFrame,
         for axis in SEGMENT_AXES:
             series_parts.append(_segment_part(scoped_pos, scoped_wallets, axis, window))
             top_parts.append(_top_part(scoped_pos, axis, window))
-    collected = pl.collect_all(series_parts + top_parts)  # one plan, run in parallel
+    # one plan, run in parallel; the in-memory engine sums each group in row order, so results are
+    # bit-for-bit reproducible (the streaming engine merges partial sums in scheduling order)
+    collected = pl.collect_all(series_parts + top_parts, engine="in-memory")
     series = pl.concat(collected[: len(series_parts)], how="diagonal_relaxed").with_columns(
         pl.col(c).fill_null(0) for c in SEGMENT_SERIES_SCHEMA.names()
         if c not in ("segment_id", "age_window", "bias", "exposure_ratio")
