@@ -175,11 +175,10 @@ def ingest(
 def _ingest_simulator(ingestor: Ingestor, profile: str, seed: int, days: float, start: datetime | None,
                       step: int | None, follow: bool, interval: float | None) -> None:
     _check_profile(profile)
-    step_delta = timedelta(seconds=step) if step else None
-    src = SimulatorSource(profile=profile, seed=seed, step=step_delta)
-    step_s = src.profile.step.total_seconds()
+    step_delta = timedelta(seconds=step) if step else PROFILES[profile].step
+    step_s = step_delta.total_seconds()
     try:
-        begin = simulator_start(ingestor.store, start, days, src.profile.step, datetime.now(UTC))
+        begin = simulator_start(ingestor.store, start, days, step_delta, datetime.now(UTC))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--start") from None
     src = SimulatorSource(profile=profile, seed=seed, step=step_delta, start=begin)

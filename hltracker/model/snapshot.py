@@ -53,9 +53,9 @@ def conform(df: pl.DataFrame, name: str) -> pl.DataFrame:
     return df.select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
-def _schema_problems(name: str, df: pl.DataFrame) -> list[str]:
+def schema_problems(name: str, df: pl.DataFrame, expected: pl.Schema) -> list[str]:
+    """How `df` differs from `expected` (missing, mistyped and unexpected columns; order is free)."""
     problems = []
-    expected = FRAME_SCHEMAS[name]
     for col, dtype in expected.items():
         if col not in df.schema:
             problems.append(f"{name}: missing column {col!r}")
@@ -137,7 +137,7 @@ def validate_snapshot(snap: Snapshot) -> Snapshot:
         problems.append(f"taken_at must be UTC and timezone-aware, got {snap.taken_at!r}")
     schema_ok = True
     for name, df in snap.frames().items():
-        found = _schema_problems(name, df)
+        found = schema_problems(name, df, FRAME_SCHEMAS[name])
         schema_ok = schema_ok and not found
         problems += found
     if schema_ok:

@@ -31,8 +31,8 @@ from hltracker.store.layout import (
     FRAME_TABLES,
     REPLACED_TABLES,
     ROW_ID_BASE,
+    frame_problems,
     key_columns,
-    schema_problems,
     table_columns,
 )
 from hltracker.store.migrations import migrations
@@ -279,7 +279,7 @@ def _check_frames(frames: dict[str, pl.DataFrame]) -> None:
         if frame is None:
             problems.append(f"{table}: missing frame")
             continue
-        problems += schema_problems(table, frame)
+        problems += frame_problems(table, frame)
         if table in SERIES_TABLES and frame.height > FILLED_ROW_OFFSET:
             problems.append(f"{table}: {frame.height} rows, at most {FILLED_ROW_OFFSET} fit in one snapshot's ids")
     if problems:

@@ -20,6 +20,7 @@ import polars as pl
 
 from hltracker.model.outputs import CURRENT_TABLES, OUTPUT_SCHEMAS, SERIES_TABLES
 from hltracker.model.schemas import MARKETS_SCHEMA
+from hltracker.model.snapshot import schema_problems
 
 ROW_ID_BASE = 1_000_000
 FILLED_ROW_OFFSET = 999_000  # + segment or size-bucket id; + 999 for a filled coin_series row
@@ -49,16 +50,6 @@ def table_columns(table: str) -> tuple[str, ...]:
     return (*key_columns(table), *FRAME_TABLES[table].names())
 
 
-def schema_problems(table: str, frame: pl.DataFrame) -> list[str]:
+def frame_problems(table: str, frame: pl.DataFrame) -> list[str]:
     """How `frame` differs from the schema of `table`: names and dtypes (order is free: writes go by name)."""
-    expected = FRAME_TABLES[table]
-    problems = []
-    for name, dtype in expected.items():
-        if name not in frame.schema:
-            problems.append(f"{table}: missing column {name!r}")
-        elif frame.schema[name] != dtype:
-            problems.append(f"{table}.{name}: expected {dtype}, got {frame.schema[name]}")
-    extra = [c for c in frame.columns if c not in expected]
-    if extra:
-        problems.append(f"{table}: unexpected columns {extra}")
-    return problems
+    return schema_problems(table, frame, FRAME_TABLES[table])
