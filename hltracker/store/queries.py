@@ -24,6 +24,7 @@ from hltracker.model.cohorts import PNL_COHORT_IDS, SIZE_COHORT_IDS
 from hltracker.model.outputs import CLOSED_POSITIONS_SCHEMA, OPEN_POSITIONS_SCHEMA, POSITION_FIGURES
 from hltracker.model.size_buckets import SIZE_BUCKET_IDS
 from hltracker.store.layout import FILLED_ROW_OFFSET, ROW_ID_BASE
+from hltracker.store.queries_exports import EXPORT_QUERIES
 
 SEGMENT_IDS: tuple[int, ...] = tuple(sorted(SIZE_COHORT_IDS + PNL_COHORT_IDS))
 
@@ -258,3 +259,5 @@ SELECT key_hash, name, created_at, revoked_at FROM api_keys WHERE key_hash = $ke
     "api_keys": """-- every API key, oldest first
 SELECT key_hash, name, created_at, revoked_at FROM api_keys ORDER BY created_at, key_hash""",
 }
+
+QUERIES.update(EXPORT_QUERIES)
