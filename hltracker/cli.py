@@ -1,19 +1,18 @@
 """The `hltracker` command line.
 
-Commands: `demo` (the simulated market, live in the terminal), `simulate` (write snapshot files and/or
-print the calibration report), `ingest` (source -> engine -> store), `sources list`.
+Commands: `demo` (simulated history, ingested and served with live ticks), `serve` (the REST API),
+`keys create|list|revoke`, `simulate` (snapshot files and the calibration report), `ingest`
+(source -> engine -> store), `sources list`.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import typer
 from rich.console import Console
-from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -23,11 +22,14 @@ from hltracker.sources import available_sources
 from hltracker.sources.simulator import PROFILES, SimulatorSource
 from hltracker.sources.simulator.report import calibration_figures
 from hltracker.sources.snapshot_files import SnapshotFilesError, SnapshotFilesSource, list_snapshot_dirs, write_snapshot
+from hltracker.store import DEFAULT_PATH as DEFAULT_DATABASE
 from hltracker.store import StoreError, open_store
 
 app = typer.Typer(help="hltracker: position intelligence for Hyperliquid perpetuals.", no_args_is_help=True)
 sources_app = typer.Typer(help="Snapshot sources.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
+keys_app = typer.Typer(help="API keys (stored hashed).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 
@@ -79,39 +81,167 @@ def _report_table(snap: Snapshot, scale: float) -> Table:
     return table
 
 
-def _market_table(snap: Snapshot) -> Table:
-    pos = snap.positions
-    top = (pos.group_by("coin").agg(
-        pl.col("position_value").sum().alias("oi"), pl.len().alias("n"), (pl.col("szi") > 0).sum().alias("long"))
-        .sort("oi", descending=True).head(12))
-    marks = dict(snap.markets.select("coin", "mark_price").iter_rows())
-    table = Table(title=f"simulated market at {snap.taken_at:%Y-%m-%d %H:%M}Z: {pos.height:,} open positions, "
-                  f"{snap.accounts.height:,} wallets")
-    for col in ("coin", "mark", "open interest", "positions", "long"):
-        table.add_column(col, justify="left" if col == "coin" else "right")
-    for coin, oi, n, long in top.iter_rows():
-        table.add_row(coin, f"{marks[coin]:,.6g}", f"${oi:,.0f}", f"{n:,}", f"{long:,}")
-    return table
+@app.command()
+def demo(
+    days: float = typer.Option(3.0, min=0.05, help="Days of simulated history to ingest before serving."),
+    history_step: int = typer.Option(3600, min=60, help="Simulated seconds between history snapshots."),
+    interval: float = typer.Option(10.0, min=1.0, help="Seconds between live snapshots (simulated time follows "
+                                   "the wall clock)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+    seed: int = typer.Option(0, help="Simulator seed."),
+    database: str | None = typer.Option(None, help="Keep the demo store in this DuckDB file (default: a "
+                                        "temporary file removed at exit)."),
+) -> None:
+    """Simulate a few days of the `small` market, ingest them, create an API key, serve the API and keep
+    ticking live; prints the URL and the key."""
+    import tempfile
+
+    from hltracker.api import Settings, create_app
+    from hltracker.api.auth import hash_key, new_key
+    from hltracker.demo import LiveIngest, demo_source
+
+    workdir = None if database else tempfile.TemporaryDirectory(prefix="hltracker-demo-")
+    path = database or str(Path(workdir.name) / "demo.duckdb")
+    try:
+        store = open_store(path)
+    except StoreError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--database") from None
+    src, history = demo_source("small", seed, days, timedelta(seconds=history_step), timedelta(seconds=interval),
+                               datetime.now(UTC))
+    snapshots = src.snapshots()
+    ingestor = Ingestor(store)
+    with _progress() as bar:
+        task = bar.add_task(f"simulating and ingesting {days:g} days of history", total=history)
+        for _ in range(history):
+            ingestor.offer(next(snapshots))
+            bar.advance(task)
+    key = new_key()
+    store.add_api_key(hash_key(key), "demo", datetime.now(UTC))
+    settings = Settings(database=path, snapshot_interval_seconds=interval,
+                        export_dir=Path(workdir.name) / "exports" if workdir else None)
+    api = create_app(store, settings)
+    live = LiveIngest(ingestor, snapshots, api.state.ctx.watcher)
+    url = f"http://{host}:{port}"
+    console.print(f"\n[bold]hltracker demo[/bold] is serving {url}/api/external  (OpenAPI: {url}/docs)")
+    console.print(f"API key: [bold]{key}[/bold]")
+    console.print(f"try:  curl -H 'Authorization: Bearer {key}' {url}/api/external/positions/coins")
+    console.print(f"a new snapshot lands every {interval:g} s; Ctrl-C to stop\n")
+    live.start()
+    try:
+        _serve(api, host, port)
+    finally:
+        live.stop()
+        store.close()
+        if workdir is not None:
+            workdir.cleanup()
+
+
+def _serve(api, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="warning")).run()
 
 
 @app.command()
-def demo(
-    profile: str = typer.Option("small", help="Simulator profile."),
-    seed: int = typer.Option(0, help="Random seed."),
-    interval: float = typer.Option(2.0, min=0.1, help="Wall-clock seconds between simulated steps."),
-    steps: int | None = typer.Option(None, help="Stop after this many steps (default: run until Ctrl-C)."),
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+    database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL",
+                                        help="Store: a DuckDB file path (default ./hltracker.duckdb)."),
+    workers: int = typer.Option(1, min=1, help="Worker processes (each opens the store read-only)."),
 ) -> None:
-    """Run the simulated market live: one 15-minute step per interval, top markets in the terminal."""
-    _check_profile(profile)
-    src = SimulatorSource(profile=profile, seed=seed, steps=steps)
-    console.print(f"starting the {profile} market simulator (Ctrl-C to stop)")
+    """Serve the REST API over a store that `hltracker ingest` filled (settings: HLTRACKER_* variables)."""
+    import os
+    import secrets
+
+    import uvicorn
+
+    path = database or DEFAULT_DATABASE
     try:
-        with Live(console=console, refresh_per_second=4) as live:
-            for snap in src.snapshots():
-                live.update(_market_table(snap))
-                time.sleep(interval)
-    except KeyboardInterrupt:
-        console.print("stopped")
+        with open_store(path, read_only=True) as store:
+            keys, last = store.api_keys(), store.last_snapshot()
+    except StoreError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--database") from None
+    if keys.filter(pl.col("revoked_at").is_null()).height == 0:
+        console.print("[yellow]no API key yet:[/yellow] every request will be refused; stop the server and run "
+                      "`hltracker keys create`")
+    if last is None:
+        console.print("[yellow]the store holds no snapshot yet[/yellow]: data routes answer 503 until ingest lands one")
+    os.environ["HLTRACKER_DATABASE_URL"] = path
+    # Workers must share the secret that signs cursors and download URLs.
+    os.environ.setdefault("HLTRACKER_SECRET", secrets.token_urlsafe(32))
+    console.print(f"serving http://{host}:{port}/api/external with {workers} worker(s); OpenAPI at /docs")
+    uvicorn.run("hltracker.api:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: str = typer.Option("default", help="A label to recognise the key by."),
+    database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL", help="Store (default "
+                                        "./hltracker.duckdb)."),
+) -> None:
+    """Create an API key; it is printed once and only its SHA-256 is stored."""
+    from hltracker.api.auth import hash_key, new_key
+
+    key = new_key()
+    with _open_or_exit(database) as store:
+        store.add_api_key(hash_key(key), name, datetime.now(UTC))
+    console.print(f"created key {name!r} (store it now; it cannot be shown again):")
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list(
+    database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL", help="Store (default "
+                                        "./hltracker.duckdb)."),
+) -> None:
+    """List the API keys: name, hash prefix (what `keys revoke` takes), created and revoked times."""
+    with _open_or_exit(database) as store:
+        keys = store.api_keys()
+    table = Table(title="API keys")
+    for col in ("name", "hash", "created", "revoked"):
+        table.add_column(col)
+    for row in keys.iter_rows(named=True):
+        revoked = f"{row['revoked_at']:%Y-%m-%d %H:%M}Z" if row["revoked_at"] else ""
+        table.add_row(row["name"], row["key_hash"][:12], f"{row['created_at']:%Y-%m-%d %H:%M}Z", revoked)
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: str = typer.Argument(..., help="The key itself, or the start of its hash as `keys list` shows it "
+                              "(at least 8 characters)."),
+    database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL", help="Store (default "
+                                        "./hltracker.duckdb)."),
+) -> None:
+    """Revoke an API key: requests with it get a 401 from the next store poll on (about a second)."""
+    from hltracker.api.auth import KEY_PREFIX, hash_key
+
+    with _open_or_exit(database) as store:
+        hashes = store.api_keys()["key_hash"].to_list()
+        if key.startswith(KEY_PREFIX):
+            matches = [h for h in hashes if h == hash_key(key)]
+        elif len(key) >= 8:
+            matches = [h for h in hashes if h.startswith(key.lower())]
+        else:
+            raise typer.BadParameter("give the key or at least 8 characters of its hash", param_hint="KEY")
+        if len(matches) != 1:
+            console.print(f"[red]{'no key matches' if not matches else 'several keys match'}[/red] {key!r}")
+            raise typer.Exit(1)
+        if not store.revoke_api_key(matches[0], datetime.now(UTC)):
+            console.print(f"key {matches[0][:12]} was revoked already")
+            raise typer.Exit(1)
+    console.print(f"revoked key {matches[0][:12]}")
+
+
+def _open_or_exit(database: str | None):
+    try:
+        return open_store(database or DEFAULT_DATABASE)
+    except StoreError as exc:
+        console.print(f"[red]store error:[/red] {exc}")
+        raise typer.Exit(1) from None
 
 
 INGEST_SOURCES = ("simulator", "snapshot-files")

@@ -19,28 +19,29 @@ DEFAULT_PATH = "./hltracker.duckdb"
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://", "postgresql+")
 
 
-def open_store(url: str | Path | None = None) -> DuckDBStore:
+def open_store(url: str | Path | None = None, *, read_only: bool = False) -> DuckDBStore:
     """Open the store at `url`, applying pending migrations.
 
     None: `./hltracker.duckdb`. A plain path or ":memory:": that DuckDB file. `duckdb://<path>`: the
     same, so `duckdb:///abs/file.duckdb` is an absolute path and `duckdb://rel.duckdb` a relative one.
     `postgresql://...`: not available yet (StoreError). Any other `scheme://`: StoreError.
+    `read_only`: open without writing or migrating (DuckDB: several processes may then share the file).
     """
     if url is None:
-        return DuckDBStore(DEFAULT_PATH)
+        return DuckDBStore(DEFAULT_PATH, read_only)
     if isinstance(url, Path):
-        return DuckDBStore(url)
+        return DuckDBStore(url, read_only)
     if url.startswith("duckdb://"):
         path = url.removeprefix("duckdb://")
         if not path:
             raise StoreError("duckdb:// URL without a path; use duckdb:///abs/path, duckdb://rel/path or :memory:")
-        return DuckDBStore(path)
+        return DuckDBStore(path, read_only)
     if url.startswith(_POSTGRES_SCHEMES):
         raise StoreError("PostgreSQL backend not available yet")
     if "://" in url:
         scheme = url.split("://", 1)[0]
         raise StoreError(f"unsupported database URL scheme {scheme!r}: use a DuckDB path, duckdb:// or postgresql://")
-    return DuckDBStore(url)
+    return DuckDBStore(url, read_only)
 
 
 __all__ = ["DEFAULT_PATH", "QUERIES", "DuckDBStore", "SnapshotInfo", "Store", "StoreError", "open_store"]

@@ -48,18 +48,28 @@ class DuckDBStore:
 
     backend = "duckdb"
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, read_only: bool = False):
+        """Open (creating and migrating) the database; `read_only`: no writes and no migrations, so several
+        processes (API workers) can share the file while no process holds it for writing."""
         self.path = str(path)
+        self.read_only = read_only
+        if read_only and (self.path == ":memory:" or not Path(self.path).is_file()):
+            raise StoreError(f"DuckDB database {self.path!r} does not exist; ingest into it first")
         try:
-            self._con = duckdb.connect(self.path)
+            self._con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open DuckDB database {self.path!r}: {exc}") from exc
+            hint = ("; DuckDB allows one process to write a file: stop the other hltracker process using it, "
+                    "or use PostgreSQL") if "lock" in str(exc).lower() else ""
+            raise StoreError(f"cannot open DuckDB database {self.path!r}: {exc}{hint}") from exc
         _use_utc(self._con)
         self._write_lock = threading.Lock()
         self._readers = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
-        self.migrate()
+        if read_only:
+            self._check_schema()
+        else:
+            self.migrate()
 
     # --- lifecycle ---
 
@@ -85,6 +95,17 @@ class DuckDBStore:
                             "INSERT INTO schema_migrations VALUES ($version, $name, $at)",
                             {"version": migration.version, "name": migration.name, "at": datetime.now(UTC)},
                         )
+
+    def _check_schema(self) -> None:
+        """A read-only open cannot migrate: the file must already be at this code's schema version."""
+        try:
+            applied = {v for (v,) in self._con.execute("SELECT version FROM schema_migrations").fetchall()}
+        except duckdb.Error:
+            raise StoreError(f"{self.path} is not an hltracker database (no schema_migrations table)") from None
+        known = {m.version for m in migrations(self.backend)}
+        if applied != known:
+            raise StoreError(f"{self.path}: schema versions {sorted(applied)} differ from this hltracker's "
+                             f"{sorted(known)}; open it once for writing (e.g. run ingest) to migrate")
 
     def close(self) -> None:
         with self._cursors_lock:

@@ -253,11 +253,45 @@ WHERE ($end IS NULL OR p.open_time <= $end)
          OR (p.open_time = $after_open_time AND p.id > $after_id))
 ORDER BY p.open_time, p.id
 LIMIT $limit""",
+    "coins_known": """-- every coin any stored snapshot listed, with its dex (the API resolves coin names against it)
+SELECT DISTINCT coin, dex FROM markets ORDER BY coin""",
+    "recent_snapshots": f"""-- the last `limit` snapshots, newest first (snapshot cadence for the state status)
+SELECT {_SNAPSHOT_COLUMNS} FROM snapshots ORDER BY snapshot_id DESC LIMIT $limit""",
     # --- api keys ---
     "api_key": """-- one API key by its hash (none when unknown)
 SELECT key_hash, name, created_at, revoked_at FROM api_keys WHERE key_hash = $key_hash""",
     "api_keys": """-- every API key, oldest first
 SELECT key_hash, name, created_at, revoked_at FROM api_keys ORDER BY created_at, key_hash""",
 }
+
+# `GET /positions` ordered by one figure: `positions_by_<column>_<asc|desc>`, keyset-paginated on
+# (column, id) in the same direction. The columns are never null, so the keyset needs no null handling.
+POSITION_ORDER_COLUMNS: tuple[str, ...] = ("open_time", "unrealized_pnl", "value", "size", "funding", "updated_at")
+
+
+def _positions_ordered(column: str, direction: str) -> str:
+    op = ">" if direction == "asc" else "<"
+    return f"""-- lifecycles alive in [start, end] (null: unbounded), filtered, by {column} {direction} then id
+SELECT {_LIFECYCLE_COLUMNS} FROM (
+    SELECT {_POSITION_COLUMNS}, CAST(NULL AS TIMESTAMPTZ) AS close_time, FALSE AS closed_by_liquidation
+    FROM open_positions
+    UNION ALL
+    SELECT {_POSITION_COLUMNS}, close_time, closed_by_liquidation
+    FROM closed_positions
+) p
+WHERE ($end IS NULL OR p.open_time <= $end)
+    AND ($start IS NULL OR p.close_time IS NULL OR p.close_time >= $start)
+    AND ($coin IS NULL OR p.coin = $coin)
+    AND ($addresses IS NULL OR p.address = ANY($addresses))
+    AND ($open IS NULL OR (p.close_time IS NULL) = $open)
+    AND ($segment_id IS NULL OR p.size_segment_id = $segment_id OR p.pnl_segment_id = $segment_id)
+    AND ($after_id IS NULL OR p.{column} {op} $after_value OR (p.{column} = $after_value AND p.id {op} $after_id))
+ORDER BY p.{column} {direction.upper()}, p.id {direction.upper()}
+LIMIT $limit"""
+
+
+for _column in POSITION_ORDER_COLUMNS:
+    for _direction in ("asc", "desc"):
+        QUERIES[f"positions_by_{_column}_{_direction}"] = _positions_ordered(_column, _direction)
 
 QUERIES.update(EXPORT_QUERIES)

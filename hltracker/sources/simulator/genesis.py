@@ -64,19 +64,21 @@ def house_leverage(uni: Universe, market: np.ndarray) -> np.ndarray:
 
 
 def mm_absorb(rng: np.random.Generator, market: np.ndarray, delta: np.ndarray, n_markets: int,
-              mm_wallets: np.ndarray, mm_inventory: np.ndarray | None = None, reversion: float = 0.0):
+              mm_wallets: np.ndarray, mm_inventory: np.ndarray | None = None, reversion: float = 0.0,
+              revise_share: float = 0.1):
     """Market-maker intents that bring each market's net to zero (plus optional inventory reversion).
 
     Returns (wallet, market, delta) with one intent per (market maker, market), zeros dropped.
-    `mm_inventory` has shape (market makers, markets), in lots.
+    `mm_inventory` has shape (market makers, markets), in lots; a `revise_share` of its entries are
+    unwound by `reversion` of their size.
     """
     n_mm = mm_wallets.shape[0]
     net = np.zeros(n_markets, dtype=np.int64)
     np.add.at(net, market, delta)
     want = np.zeros((n_mm, n_markets), dtype=np.int64)
     if mm_inventory is not None and reversion > 0:
-        # Each step a market maker unwinds part of its inventory in a random tenth of its markets.
-        revise = rng.random(mm_inventory.shape) < 0.1
+        # Each step a market maker unwinds part of its inventory in a random share of its markets.
+        revise = rng.random(mm_inventory.shape) < revise_share
         want = np.where(revise, -np.round(mm_inventory * reversion), 0).astype(np.int64)
     residual = -(net + want.sum(axis=0))
     # Each market's residual flow goes to one market maker, drawn per market and step.

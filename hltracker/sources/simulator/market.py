@@ -5,6 +5,13 @@ hour boundary passes; positions whose maintenance margin is breached are taken o
 vault (a backstop liquidation, with liquidation fills on both sides); traders close, resize, flip and
 open positions, market makers absorb the net flow, and the intents are matched into trades; wallets
 short of initial margin deposit. Everything is vectorised over positions and wallets.
+
+Steps need not be equal: `step(step_ms)` advances by any length (a backfill at a coarse step, then live
+steps of seconds). Every rate is per unit of time: holding times, size changes and the oracle walk are
+continuous-time already; the per-step shares that were calibrated at the 15-minute default step
+(premium reversion, market-maker unwinding, the pull of the position count, the vault NAV walk) are
+compounded to the step's length (`REFERENCE_STEP_MS`), so a 15-minute step behaves exactly as before.
+The 24h volume sums fills by their time in 5-minute buckets, whatever the steps.
 """
 
 from __future__ import annotations
@@ -33,6 +40,17 @@ from hltracker.sources.simulator.universe import Universe, build_universe
 MS_PER_HOUR = 3_600_000
 MS_PER_DAY = 86_400_000
 VOLUME_DAYS = 30
+REFERENCE_STEP_MS = 15 * 60_000  # the step at which the per-step shares below were calibrated
+DAY_VOLUME_BUCKET_MS = 5 * 60_000  # time resolution of the 24h market volume
+DAY_VOLUME_SLOTS = MS_PER_DAY // DAY_VOLUME_BUCKET_MS + 1  # every bucket that can lie in a 24h window
+OPEN_PULL = 0.05  # share of the gap to the target position count closed per reference step
+MM_REVISE_SHARE = 0.1  # share of (market maker, market) inventories revised per reference step
+NAV_DRIFT, NAV_VOL = 0.00002, 0.0008  # vault NAV log-walk per reference step
+
+
+def compounded(share: float, steps: float) -> float:
+    """A share applied once per reference step, compounded over `steps` reference steps."""
+    return share if steps == 1.0 else 1.0 - (1.0 - share) ** steps
 
 
 @dataclass
@@ -54,7 +72,7 @@ class SimulatedMarket:
         self.rng = np.random.default_rng(np.random.PCG64([seed, 0x48_4C]))
         self.uni: Universe = build_universe()
         self.now_ms = int(profile.start.timestamp() * 1000)
-        self.step_ms = int(profile.step.total_seconds() * 1000)
+        self.step_ms = int(profile.step.total_seconds() * 1000)  # the default step
         self.steps_taken = 0
         self.next_tid = 1
         uni, rng = self.uni, self.rng
@@ -73,7 +91,9 @@ class SimulatedMarket:
         self.mm_wallets = np.flatnonzero(self.people.kind == pop.MARKET_MAKER)
         self.liquidator = int(np.flatnonzero(self.people.kind == pop.LIQUIDATOR)[0])
         self.ledger = self._genesis_ledger(g, view)
-        self.day_volume_ring = np.zeros((self._steps_per_day(), uni.n))
+        # 24h market volume: USD traded per 5-minute bucket of fill time; slot = bucket % slots.
+        self.day_volume = np.zeros((DAY_VOLUME_SLOTS, uni.n))
+        self.day_volume_bucket = np.full(DAY_VOLUME_SLOTS, -1, dtype=np.int64)  # bucket held by each slot
         self._seed_day_volume(g)
         self.last_fills = _empty_fills()
         self._equity_cache: tuple[int, np.ndarray] | None = None
@@ -83,9 +103,6 @@ class SimulatedMarket:
     @property
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.now_ms / 1000, tz=UTC)
-
-    def _steps_per_day(self) -> int:
-        return max(1, MS_PER_DAY // self.step_ms)
 
     # ----- prices ------------------------------------------------------------------------------
 
@@ -152,12 +169,25 @@ class SimulatedMarket:
                       pnl_at=np.repeat(pnl[:, None], VOLUME_DAYS + 1, axis=1), first_ms=first)
 
     def _seed_day_volume(self, g) -> None:
-        day = g.fill_ms >= self.now_ms - MS_PER_DAY
-        steps_back = ((self.now_ms - g.fill_ms[day]) // self.step_ms).astype(np.int64)
-        ring = self.day_volume_ring
-        slot = (-1 - steps_back) % ring.shape[0]
         # Both sides of a trade are fills; market volume counts each trade once.
-        np.add.at(ring, (slot, g.fill_market[day]), g.fill_notional[day] / 2)
+        self._add_day_volume(g.fill_ms, g.fill_market, g.fill_notional / 2, self.now_ms)
+
+    def _day_window(self, now_ms: int) -> tuple[int, int]:
+        """First and last bucket of the 24 hours up to `now_ms` (buckets that begin at or after now - 24h)."""
+        return -((MS_PER_DAY - now_ms) // DAY_VOLUME_BUCKET_MS), now_ms // DAY_VOLUME_BUCKET_MS
+
+    def _add_day_volume(self, time_ms: np.ndarray, market: np.ndarray, notional: np.ndarray, now_ms: int) -> None:
+        lo, hi = self._day_window(now_ms)
+        bucket = time_ms // DAY_VOLUME_BUCKET_MS
+        keep = (bucket >= lo) & (bucket <= hi)
+        bucket, market, notional = bucket[keep], market[keep], notional[keep]
+        slot = bucket % DAY_VOLUME_SLOTS
+        for b in np.unique(bucket):  # a slot that held an older bucket starts afresh
+            s = int(b % DAY_VOLUME_SLOTS)
+            if self.day_volume_bucket[s] != b:
+                self.day_volume_bucket[s] = b
+                self.day_volume[s] = 0.0
+        np.add.at(self.day_volume, (slot, market), notional)
 
     def perp_volume_30d(self) -> np.ndarray:
         day_now = self.now_ms // MS_PER_DAY
@@ -166,20 +196,28 @@ class SimulatedMarket:
         return self.ledger.volume[:, keep].sum(axis=1, dtype=np.float64)
 
     def day_ntl_volume(self) -> np.ndarray:
-        return self.day_volume_ring.sum(axis=0)
+        """USD traded per market in the 24 hours up to now (to the 5-minute bucket), each trade once."""
+        lo, hi = self._day_window(self.now_ms)
+        live = (self.day_volume_bucket >= lo) & (self.day_volume_bucket <= hi)
+        return self.day_volume[live].sum(axis=0)
 
     # ----- the step ----------------------------------------------------------------------------
 
-    def step(self) -> None:
+    def step(self, step_ms: int | None = None) -> None:
+        """Advance the clock by `step_ms` milliseconds (default: the profile's step); steps may vary."""
+        step_ms = self.step_ms if step_ms is None else int(step_ms)
+        if step_ms <= 0:
+            raise ValueError(f"a step must be positive, got {step_ms} ms")
         uni, rng = self.uni, self.rng
-        t0, t1 = self.now_ms, self.now_ms + self.step_ms
+        t0, t1 = self.now_ms, self.now_ms + step_ms
+        ref_steps = step_ms / REFERENCE_STEP_MS
         live = ~uni.delisted
         frozen = uni.delisted
-        step_hours = self.step_ms / MS_PER_HOUR
+        step_hours = step_ms / MS_PER_HOUR
         self.oracle = walk_oracle(rng, self.oracle, uni.daily_vol, step_hours, frozen)
-        self.premium = walk_premium(rng, self.premium, frozen)
+        self.premium = walk_premium(rng, self.premium, frozen, ref_steps)
         self._set_marks()
-        self.vault_nav *= float(np.exp(rng.normal(0.00002, 0.0008)))
+        self.vault_nav *= float(np.exp(rng.normal(NAV_DRIFT * ref_steps, NAV_VOL * np.sqrt(ref_steps))))
 
         hours_crossed = t1 // MS_PER_HOUR - t0 // MS_PER_HOUR
         for _ in range(int(hours_crossed)):
@@ -189,11 +227,11 @@ class SimulatedMarket:
         batches.append(self._trade(t0, t1, live))
         fills = FillBatch.concat([b for b in batches if b is not None])
         self.last_fills = fills
-        self._record_volume(fills, t1)
+        self._record_volume(fills, t0, t1)
         self._top_up_margin()
         self.now_ms = t1
         self.steps_taken += 1
-        self._checkpoint_day()
+        self._checkpoint_day(t0, t1)
 
     def _pay_funding(self) -> None:
         b, uni = self.book, self.uni
@@ -268,7 +306,8 @@ class SimulatedMarket:
     def _trade(self, t0: int, t1: int, live: np.ndarray) -> FillBatch:
         uni, rng, prof, b = self.uni, self.rng, self.profile, self.book
         people = self.people
-        dt_days = self.step_ms / MS_PER_DAY
+        dt_days = (t1 - t0) / MS_PER_DAY
+        ref_steps = (t1 - t0) / REFERENCE_STEP_MS
         kind = people.kind[b.wallet]
         retail = (kind == pop.TRADER) | (kind == pop.RECENT) | (kind == pop.PASSIVE)
         tradable = retail & live[b.market]
@@ -291,7 +330,7 @@ class SimulatedMarket:
         # Opens: replace what closed, and pull the count back towards the calibrated level.
         expected_closes = float(p_close[tradable].sum())
         gap = self.target_positions - int(retail.sum())
-        n_open = int(rng.poisson(max(expected_closes + 0.05 * gap, 0.0)))
+        n_open = int(rng.poisson(max(expected_closes + compounded(OPEN_PULL, ref_steps) * gap, 0.0)))
         ow, om, od, olev, oiso = self._opens(n_open, live)
 
         wallet = np.concatenate([b.wallet[rows], ow])
@@ -300,7 +339,13 @@ class SimulatedMarket:
         lev = np.concatenate([b.leverage[rows], olev]).astype(np.int32)
         iso = np.concatenate([b.isolated[rows], oiso])
         mm_inv = self._mm_inventory()
-        mw, mk, md = mm_absorb(rng, market, delta, uni.n, self.mm_wallets, mm_inv, prof.mm_inventory_reversion)
+        # Market makers unwind inventory at a steady pace in time: a share of (maker, market) pairs is
+        # revised per step, by a fraction, so that the unwound share per reference step stays as calibrated.
+        revise, unwind = MM_REVISE_SHARE, prof.mm_inventory_reversion
+        if ref_steps != 1.0:
+            revise, unwind = (compounded(revise, ref_steps),
+                              compounded(revise * unwind, ref_steps) / compounded(revise, ref_steps))
+        mw, mk, md = mm_absorb(rng, market, delta, uni.n, self.mm_wallets, mm_inv, unwind, revise)
         n_retail = wallet.shape[0]
         intents = Intents(
             wallet=np.concatenate([wallet, mw]), market=np.concatenate([market, mk]),
@@ -372,22 +417,29 @@ class SimulatedMarket:
             b.iso_margin += add
             np.add.at(self.net_deposits, b.wallet, add)
 
-    def _record_volume(self, fills: FillBatch, t1: int) -> None:
+    def _record_volume(self, fills: FillBatch, t0: int, t1: int) -> None:
         notional = fills.px * fills.lots * self.uni.lot[fills.market]
         slot = (t1 // MS_PER_DAY) % (VOLUME_DAYS + 1)
-        if self.now_ms // MS_PER_DAY != t1 // MS_PER_DAY:
-            self.ledger.volume[:, slot] = 0.0  # a new day starts in this slot
+        for day in _days_begun(t0, t1):
+            self.ledger.volume[:, day % (VOLUME_DAYS + 1)] = 0.0  # a new day starts in this slot
         np.add.at(self.ledger.volume[:, slot], fills.wallet, notional.astype(np.float32))
-        ring = self.day_volume_ring
-        ring[self.steps_taken % ring.shape[0]] = np.bincount(fills.market, weights=notional,
-                                                             minlength=self.uni.n) / 2
+        self._add_day_volume(fills.time_ms, fills.market, notional / 2, t1)
 
-    def _checkpoint_day(self) -> None:
-        if self.now_ms % MS_PER_DAY < self.step_ms:  # the first step of a new day
+    def _checkpoint_day(self, t0: int, t1: int) -> None:
+        days = _days_begun(t0, t1)  # checkpoints at the first step of each new day
+        if days.size:
             view = self.view()
-            slot = (self.now_ms // MS_PER_DAY) % (VOLUME_DAYS + 1)
-            self.ledger.equity_at[:, slot] = view.perp_equity
-            self.ledger.pnl_at[:, slot] = self.all_time_pnl(view)
+            equity, pnl = view.perp_equity, self.all_time_pnl(view)
+            for day in days:
+                slot = day % (VOLUME_DAYS + 1)
+                self.ledger.equity_at[:, slot] = equity
+                self.ledger.pnl_at[:, slot] = pnl
+
+
+def _days_begun(t0: int, t1: int) -> np.ndarray:
+    """The days that begin in (t0, t1], at most the last VOLUME_DAYS + 1 of them."""
+    d0, d1 = t0 // MS_PER_DAY, t1 // MS_PER_DAY
+    return np.arange(max(d0 + 1, d1 - VOLUME_DAYS), d1 + 1, dtype=np.int64)
 
 
 def _empty_fills() -> FillBatch:

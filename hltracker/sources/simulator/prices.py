@@ -14,7 +14,7 @@ import numpy as np
 HOURS_PER_DAY = 24.0
 FUNDING_CAP = 0.04
 INTEREST_8H = 0.0001
-PREMIUM_REVERSION = 0.35  # per step
+PREMIUM_REVERSION = 0.35  # per reference (15-minute) step
 PREMIUM_NOISE = 0.00025
 
 
@@ -51,8 +51,19 @@ def walk_oracle(
     return np.where(frozen, oracle, oracle * np.exp(shock))
 
 
-def walk_premium(rng: np.random.Generator, premium: np.ndarray, frozen: np.ndarray) -> np.ndarray:
-    nxt = premium * (1 - PREMIUM_REVERSION) + rng.standard_normal(premium.shape[0]) * PREMIUM_NOISE
+def walk_premium(rng: np.random.Generator, premium: np.ndarray, frozen: np.ndarray,
+                 ref_steps: float = 1.0) -> np.ndarray:
+    """One step of the mean-reverting premium; the step lasts `ref_steps` reference (15-minute) steps.
+
+    The reversion compounds over the step and the noise keeps the stationary spread, so the premium's
+    distribution does not depend on the step length.
+    """
+    keep, noise = 1 - PREMIUM_REVERSION, PREMIUM_NOISE
+    if ref_steps != 1.0:
+        keep_ref = keep
+        keep = keep_ref**ref_steps
+        noise = PREMIUM_NOISE * np.sqrt((1 - keep**2) / (1 - keep_ref**2))
+    nxt = premium * keep + rng.standard_normal(premium.shape[0]) * noise
     return np.where(frozen, 0.0, nxt)
 
 

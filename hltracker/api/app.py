@@ -1,0 +1,99 @@
+"""The FastAPI application: `create_app(store, settings)`, and `app_from_env()` for uvicorn workers.
+
+Layout: every route is under `/api/external` (HyperTracker's prefix), one router per seed page group
+(`routes/`). In front of them the `Gate` middleware checks the API key, applies the per-key rate limit
+and answers from the per-snapshot response cache. OpenAPI: `/docs` (Swagger UI, served locally),
+`/openapi.json` and, as NestJS names it, `/api/external-json`.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.security import HTTPBearer
+from fastapi_offline import FastAPIOffline
+from starlette.responses import JSONResponse, RedirectResponse
+
+from hltracker import __version__
+from hltracker.api import schemas
+from hltracker.api.auth import KeyRing, RateLimiter
+from hltracker.api.context import ApiContext
+from hltracker.api.cursors import CursorSigner
+from hltracker.api.errors import install_error_handlers
+from hltracker.api.gate import API_PREFIX, Gate
+from hltracker.api.live import ResponseCache, SnapshotWatcher
+from hltracker.api.routes import downloads, metrics, positions, segments, status
+from hltracker.api.settings import Settings
+from hltracker.exports import ExportFiles, UrlSigner
+from hltracker.store import Store, open_store
+
+DESCRIPTION = """A HyperTracker-compatible API over Hyperliquid perp positions, computed by hltracker's own
+pipeline. Authenticate with `Authorization: Bearer <key>` (create keys with `hltracker keys create`).
+Errors use the NestJS shape `{"statusCode", "message", "error"}`; a rate-limited request gets a 429 with
+`{"error": "rate_limit_exceeded", "message", "retry_after"}` and a `Retry-After` header."""
+
+_ERRORS = {
+    400: {"model": schemas.NestError, "description": "Invalid parameter"},
+    401: {"model": schemas.NestError, "description": "Missing or invalid API key"},
+    404: {"model": schemas.NestError, "description": "Unknown coin, segment, bucket or file"},
+    429: {"model": schemas.RateLimited, "description": "Rate limit exceeded (see Retry-After)"},
+    503: {"model": schemas.NestError, "description": "No snapshot has landed yet"},
+}
+_bearer = HTTPBearer(auto_error=False, description="An API key from `hltracker keys create`.")
+
+
+def create_app(store: Store, settings: Settings | None = None, *, poll: bool = True,
+               close_store: bool = False) -> FastAPI:
+    """The app over `store`. `poll`: watch the store for new snapshots in a background thread while
+    the app runs (an in-process ingester may call `app.state.ctx.watcher.refresh()` instead)."""
+    settings = settings or Settings()
+    cache = ResponseCache()
+    keys = KeyRing(store)
+    watcher = SnapshotWatcher(store, cache, keys, settings.poll_seconds)
+    files = ExportFiles(settings.resolved_export_dir(), store)
+    ctx = ApiContext(store=store, settings=settings, cache=cache, keys=keys,
+                     limiter=RateLimiter(settings.rate_limit_per_minute), watcher=watcher,
+                     cursors=CursorSigner(settings.secret), files=files,
+                     signer=UrlSigner(settings.secret, ttl_seconds=settings.download_ttl_seconds))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if poll:
+            watcher.start()
+        try:
+            yield
+        finally:
+            watcher.stop()
+            if close_store:
+                store.close()
+
+    app = FastAPIOffline(title="hltracker API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    secured = [Depends(_bearer)]
+    for router in (positions.router, metrics.router, segments.router, downloads.router):
+        app.include_router(router, prefix=API_PREFIX, dependencies=secured, responses=_ERRORS)
+    app.include_router(status.router, prefix=API_PREFIX)
+
+    @app.get("/api/external-json", include_in_schema=False)
+    def openapi_json() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    app.add_middleware(Gate, keys=keys, limiter=ctx.limiter, cache=cache, watcher=watcher)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for `uvicorn --factory` and `hltracker serve` workers: settings from HLTRACKER_* variables.
+
+    A DuckDB store is opened read-only so several workers can share the file (DuckDB allows one writer
+    process; ingest into DuckDB happens in-process, as `hltracker demo` does).
+    """
+    settings = Settings.from_env()
+    store = open_store(settings.database, read_only=True)
+    return create_app(store, settings, close_store=True)

@@ -1,0 +1,89 @@
+"""Downloadable files: the `/exports/...` routes answer a 302 to a signed URL on this server, and
+`/downloads/...` serves the file while the signature holds (120 s by default), like an S3 pre-signed URL.
+
+Files are built once per snapshot by `hltracker.exports.ExportFiles` and reused until the next one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from hltracker.api.context import ApiContext, ctx_of
+from hltracker.api.errors import ApiError, not_found
+from hltracker.api.gate import API_PREFIX
+from hltracker.exports import EXPORTS, ExportError, SignatureError
+
+router = APIRouter(tags=["Downloadable Files"])
+
+_REDIRECT = {302: {"description": "Redirect to a signed download URL on this server, valid for 120 s"}}
+COIN_EXPORTS = sorted(name for name, spec in EXPORTS.items() if spec.per_coin)
+GLOBAL_EXPORTS = sorted(name for name, spec in EXPORTS.items() if not spec.per_coin)
+
+
+def redirect_to_export(ctx: ApiContext, name: str, coin: str | None) -> Response:
+    snapshot = ctx.latest()
+    try:
+        relative = ctx.files.path_for(snapshot, name, coin)
+    except ExportError as exc:
+        raise not_found(str(exc)) from None
+    location = f"{API_PREFIX}/downloads/{quote(relative)}?{urlencode(ctx.signer.sign(relative))}"
+    return RedirectResponse(location, status_code=302)
+
+
+@router.get("/exports/coins/{coin}/{file}", status_code=302, responses=_REDIRECT, summary="Download a coin's file")
+def coin_export(
+    request: Request,
+    coin: Annotated[str, Path(max_length=64, description="Coin symbol, case-insensitive.")],
+    file: Annotated[str, Path(max_length=64, description="One of: " + ", ".join(COIN_EXPORTS))],
+) -> Response:
+    """A 302 to the file for the latest snapshot: position-metrics (2-hour samples), position-breakdown-by-size,
+    position-breakdown-by-cohort (and -24h/-7d/-30d), positions, segment-metrics (and -24h/-7d/-30d),
+    liquidation-heatmap."""
+    ctx = ctx_of(request)
+    spec = EXPORTS.get(file)
+    if spec is None or not spec.per_coin:
+        raise not_found(f"Export file {file[:64]} not found; per-coin files: {', '.join(COIN_EXPORTS)}")
+    return redirect_to_export(ctx, file, ctx.coin(coin))
+
+
+@router.get("/exports/{file}", status_code=302, responses=_REDIRECT, summary="Download a market-wide file")
+def global_export(
+    request: Request,
+    file: Annotated[str, Path(max_length=64, description="One of: " + ", ".join(GLOBAL_EXPORTS))],
+) -> Response:
+    """A 302 to segments-bias-charts-data-24h or total-wallets-equity-chart-data for the latest snapshot."""
+    ctx = ctx_of(request)
+    spec = EXPORTS.get(file)
+    if spec is None or spec.per_coin:
+        raise not_found(f"Export file {file[:64]} not found; market-wide files: {', '.join(GLOBAL_EXPORTS)}")
+    return redirect_to_export(ctx, file, None)
+
+
+@router.get("/downloads/{path:path}", summary="A signed download (the target of the export redirects)",
+            responses={200: {"description": "The file"}, 403: {"description": "Expired or bad signature"}})
+def download(
+    request: Request,
+    path: str,
+    expires: Annotated[str, Query(max_length=32)],
+    signature: Annotated[str, Query(max_length=128)],
+) -> Response:
+    """Serves an export file while its signature is valid; 403 after expiry or on a bad signature."""
+    ctx = ctx_of(request)
+    try:
+        ctx.signer.verify(path, expires, signature)
+    except SignatureError as exc:
+        message = "Request has expired" if "expired" in str(exc) else "Signature does not match"
+        raise ApiError(403, message) from None
+    try:
+        file = ctx.files.resolve(path)
+    except ExportError:
+        raise not_found("The file is no longer available: request a new download link") from None
+    spec = EXPORTS.get(file.stem) or EXPORTS.get(file.name.removesuffix(file.suffix))
+    media_type = spec.media_type if spec else "application/octet-stream"
+    if media_type.startswith("text/"):
+        media_type += "; charset=utf-8"
+    return FileResponse(file, media_type=media_type)

@@ -1,0 +1,297 @@
+"""Response models: they document every response in the OpenAPI spec (`/docs`).
+
+Routes build their JSON directly (orjson, cached per snapshot) rather than through these models, so
+the models cost nothing per request; the schemathesis test checks that real responses match them.
+Key order follows the seed examples.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Num = float  # JSON number
+OptNum = float | None
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Criteria(_Model):
+    minSize: OptNum = None
+    maxSize: OptNum = None
+    minPnl: OptNum = None
+    maxPnl: OptNum = None
+
+
+class Segment(_Model):
+    id: int
+    name: str
+    category: Literal["size", "pnl"]
+    emoji: str
+    criteria: Criteria
+
+
+class PositionProfile(_Model):
+    address: str
+    segments: list[int] = Field(description="[size cohort id, PnL cohort id]")
+
+
+class Position(_Model):
+    address: str
+    size: Num
+    entryPrice: Num
+    side: Literal["long", "short"]
+    crossLeverage: int
+    maxLeverage: int
+    coin: str
+    szDecimals: int
+    markPrice: Num
+    midPrice: OptNum
+    premiumPrice: OptNum
+    assetMaxLeverage: int
+    positionValue: Num
+    liquidationPrice: OptNum
+    unrealizedPnl: Num
+    funding: Num
+    openTime: str
+    closeTime: str | None = Field(description="null while the position is still open")
+    updatedAt: str
+    createdAt: str
+    isolatedLeverage: int
+    id: str
+    dex: str
+    profile: PositionProfile
+
+
+class PositionsPage(_Model):
+    positions: list[Position]
+    nextCursor: str | None
+
+
+class CoinOpenInterest(_Model):
+    coin: str
+    totalValue: Num
+    totalValueLong: Num
+    totalValueShort: Num
+    count: int
+    countLong: int
+    countShort: int
+
+
+class HeatmapCell(_Model):
+    segmentId: int
+    coin: str
+    totalValue: Num
+    totalLongValue: Num
+    totalShortValue: Num
+    count: int
+    countLong: int
+    countShort: int
+    bias: OptNum = Field(description="long value / total value, 3 decimals; null when empty")
+
+
+class HeatmapCoin(_Model):
+    coin: str
+    totalValue: Num
+    totalLongValue: Num
+    totalShortValue: Num
+    count: int
+    countLong: int
+    countShort: int
+    segments: list[HeatmapCell]
+
+
+class Heatmap(_Model):
+    heatmap: list[HeatmapCoin]
+
+
+class GeneralMetrics(_Model):
+    id: int
+    createdAt: str
+    count: int
+    countLong: int
+    countShort: int
+    openInterest: Num
+    openInterestLong: Num
+    openInterestShort: Num
+    perpEquity: Num
+    countInProfit: int
+
+
+class GeneralMetricsPage(_Model):
+    metrics: list[GeneralMetrics]
+    nextCursor: str | None
+
+
+class CoinMetrics(_Model):
+    createdAt: str
+    positionCount: int
+    positionCountLong: int
+    totalPositionValue: Num
+    totalPositionValueLong: Num
+    totalFunding: Num
+    totalUnrealizedPnl: Num
+    totalPositionSize: Num
+    totalPositionSizeLong: Num
+
+
+class CoinMetricsPage(_Model):
+    metrics: list[CoinMetrics]
+    nextCursor: str | None
+
+
+class _GroupMetrics(_Model):
+    createdAt: str
+    coin: str
+    positionCount: int
+    positionCountLong: int
+    totalPositionValue: Num
+    totalPositionValueLong: Num
+    totalPositionSize: Num
+    totalPositionSizeLong: Num
+    totalFunding: Num
+    totalUnrealizedPnl: Num
+
+
+class CoinSegmentMetrics(_GroupMetrics):
+    segmentId: int
+
+
+class CoinBucketMetrics(_GroupMetrics):
+    sizeBucketId: int
+
+
+class CoinSegmentMetricsPage(_Model):
+    metrics: list[CoinSegmentMetrics]
+    nextCursor: str | None
+
+
+class CoinBucketMetricsPage(_Model):
+    metrics: list[CoinBucketMetrics]
+    nextCursor: str | None
+
+
+class PerpVolume(_Model):
+    id: int
+    createdAt: str
+    volume: Num
+
+
+class PerpVolumePage(_Model):
+    metrics: list[PerpVolume]
+    nextCursor: str | None
+
+
+class SideFigures(_Model):
+    count: int
+    value: Num
+
+
+class BySide(_Model):
+    long: SideFigures
+    short: SideFigures
+
+
+class OpenPerpsSummary(_Model):
+    perpBias: OptNum
+    exposureRatio: OptNum
+    countOpenPositions: int
+    countTradersInPosition: int
+    countTradersInProfit: int
+    totalValue: Num
+    totalLongValue: Num
+    totalActivePerpEquity: Num
+    bySide: BySide
+    totalPerpEquity: Num
+    countAssets: int
+
+
+class CohortSummary(_Model):
+    countTraders: int
+    countTradersInPosition: int
+    perpBias: OptNum
+    positionValue: Num
+    positionLongValue: Num
+    positionShortValue: Num
+    exposureRatio: OptNum
+    activePerpEquity: Num
+    perpEquity: Num
+
+
+class TopAsset(_Model):
+    coin: str
+    totalValue: Num
+    totalLongValue: Num
+    totalShortValue: Num
+    count: int
+    countLong: int
+    countShort: int
+    bias: OptNum
+
+
+class SegmentSummary(_Model):
+    segment: Segment
+    positionAge: Literal["24h", "7d", "30d", "all"]
+    createdAt: str
+    openPerpsSummary: OpenPerpsSummary
+    summary: CohortSummary
+    countTraders24HoursAgo: int
+    topAssets: list[TopAsset] = Field(description="the cohort's 10 largest coins by open value")
+
+
+class BiasHistory(_Model):
+    segment: Segment
+    nextCursor: str | None = Field(None, description="only when start is given")
+    positionRecencyTimeframe: Literal["24h", "7d", "30d", "all"]
+    start: str
+    end: str
+    pageStart: str | None = Field(None, description="only when start is given")
+    pageEnd: str | None = Field(None, description="only when start is given")
+    historySnapshotStructure: list[str]
+    history: list[list[str | float | None]] = Field(
+        description="rows of [timestamp, bias, exposureRatio, openValue, openLongValue, openShortValue, "
+                    "activePerpEquity], newest first")
+
+
+class LiquidationRisk(_Model):
+    coin: str
+    totalValue: Num
+    riskValue: Num
+    percentRisk: OptNum
+
+
+class LiquidationRiskPage(_Model):
+    totalCount: int
+    items: list[LiquidationRisk]
+
+
+class Health(_Model):
+    status: Literal["ok", "stale", "empty"]
+    lastSnapshotAt: str | None
+    lastLandedAt: str | None
+    lagSeconds: OptNum
+    snapshotId: int | None
+
+
+class StateStatus(_Model):
+    lastUpdate: str
+    nextUpdate: str | None
+    nextUpdateThreshold: str | None
+    lastLandedAt: str
+    snapshotId: int
+    intervalSeconds: OptNum
+
+
+class NestError(_Model):
+    statusCode: int
+    message: str
+    error: str
+
+
+class RateLimited(_Model):
+    error: Literal["rate_limit_exceeded"]
+    message: str
+    retry_after: int
