@@ -567,7 +567,7 @@ def test_positions_cursor_pages_through_ties_in_open_time(store):
 SAMPLE_PARAMS = {
     "start": T1, "end": T3, "before": None, "limit": 10, "offset": 0, "at": T2, "snapshot_id": 1, "coin": "BTC",
     "segment_id": 1, "size_bucket_id": 2, "age_window": "all", "address": ADDR["a"], "addresses": None, "open": None,
-    "after_open_time": None, "after_id": None, "key_hash": "h",
+    "after_open_time": None, "after_id": None, "after_value": None, "key_hash": "h", "snapshot_ids": [1, 2],
 }
 
 

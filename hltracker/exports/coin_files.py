@@ -145,8 +145,9 @@ def liquidation_heatmap(store: Store, snapshot: SnapshotInfo, coin: str) -> byte
     bins = store.query("liquidation_bins", coin=coin)
     # A current table: if a newer snapshot landed since `snapshot` was read, label the file with the
     # snapshot the bins really come from.
-    snapshot_id, taken_at = (bins["snapshot_id"][0], bins["taken_at"][0]) if bins.height else (
-        snapshot.snapshot_id, snapshot.taken_at)
+    snapshot_id, taken_at = snapshot.snapshot_id, snapshot.taken_at
+    if bins.height:
+        snapshot_id, taken_at = bins["snapshot_id"][0], bins["taken_at"][0]
     market = store.query("market_at", snapshot_id=snapshot_id, coin=coin)
     heatmap = [
         {

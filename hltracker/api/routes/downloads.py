@@ -67,9 +67,9 @@ def global_export(
             responses={200: {"description": "The file"}, 403: {"description": "Expired or bad signature"}})
 def download(
     request: Request,
-    path: str,
-    expires: Annotated[str, Query(max_length=32)],
-    signature: Annotated[str, Query(max_length=128)],
+    path: Annotated[str, Path(description="The file, as the redirect names it.")],
+    expires: Annotated[str, Query(max_length=32, description="Unix time the link expires at.")],
+    signature: Annotated[str, Query(max_length=128, description="The link's signature.")],
 ) -> Response:
     """Serves an export file while its signature is valid; 403 after expiry or on a bad signature."""
     ctx = ctx_of(request)
