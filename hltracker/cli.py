@@ -123,10 +123,11 @@ def demo(
     api = create_app(store, settings)
     live = LiveIngest(ingestor, snapshots, api.state.ctx.watcher)
     url = f"http://{host}:{port}"
-    console.print(f"\n[bold]hltracker demo[/bold] is serving {url}/api/external  (OpenAPI: {url}/docs)")
-    console.print(f"API key: [bold]{key}[/bold]")
-    console.print(f"try:  curl -H 'Authorization: Bearer {key}' {url}/api/external/positions/coins")
-    console.print(f"a new snapshot lands every {interval:g} s; Ctrl-C to stop\n")
+    for line in (f"\n[bold]hltracker demo[/bold] is serving {url}/api/external  (OpenAPI: {url}/docs)",
+                 f"API key: [bold]{key}[/bold]",
+                 f"try:  curl -H 'Authorization: Bearer {key}' {url}/api/external/positions/coins",
+                 f"a new snapshot lands every {interval:g} s; Ctrl-C to stop\n"):
+        console.print(line, soft_wrap=True)
     live.start()
     try:
         _serve(api, host, port)

@@ -90,39 +90,49 @@ def _pattern(path: str) -> str:
     return re.sub(r"\[\d+\]", "[*]", path)
 
 
-def shape_mismatches(ours: Any, seed: Any, path: str = "$", *, name: str | None = None,
+def shape_mismatches(ours: Any, seeds: list[Any], path: str = "$", *, name: str | None = None,
                      allowed_extra: frozenset[str] = frozenset()) -> list[str]:
-    """Every place where `ours` does not have the shape of the seed example `seed`, as 'path: problem'.
+    """Every place where `ours` does not have the shape the seed example shows, as 'path: problem'.
 
-    A null in the seed says nothing about the type (it accepts anything); a null of ours is accepted where
-    the seed shows null, or for a field in NULLABLE (`name` is the key or column the value sits under).
+    `seeds` are the seed's values at this place: one at the top, then, inside a list, the values of every
+    seed item (the seed's first item fixes the keys; all items tell the types and whether null occurs).
+    `name` is the key or column the value sits under. A null of ours is accepted where the seed shows null
+    (in any item) or for a documented nullable field (NULLABLE); where the seed shows only nulls, any value.
     """
+    present = [s for s in seeds if s is not None]
+    kinds = sorted({json_type(s) for s in present})
+    kind = json_type(ours)
+    if kind == "null":
+        if len(present) < len(seeds) or (name in NULLABLE and set(kinds) <= {"number", "str"}):
+            return []
+        return [f"{path}: null where the seed has {'/'.join(kinds)} ({_short(present[0])})"]
+    if not present:
+        return []
+    if kind not in kinds:
+        return [f"{path}: {kind} ({_short(ours)}) where the seed has {'/'.join(kinds)} ({_short(present[0])})"]
     found: list[str] = []
-    if seed is None:
-        return found
-    kind, seed_kind = json_type(ours), json_type(seed)
-    if kind == "null" and name in NULLABLE and seed_kind in ("number", "str"):
-        return found
-    if kind != seed_kind:
-        return [f"{path}: {kind} ({_short(ours)}) where the seed has {seed_kind} ({_short(seed)})"]
     if kind == "dict":
-        missing = sorted(set(seed) - set(ours))
-        extra = sorted(k for k in set(ours) - set(seed) if f"{_pattern(path)}.{k}" not in allowed_extra)
+        dicts = [s for s in present if isinstance(s, dict)]
+        reference = dicts[0]
+        missing = sorted(set(reference) - set(ours))
+        extra = sorted(k for k in set(ours) - set(reference) if f"{_pattern(path)}.{k}" not in allowed_extra)
         if missing:
             found.append(f"{path}: missing keys {missing}")
         if extra:
             found.append(f"{path}: extra keys {extra}")
-        if _is_columnar(seed):
-            found += _columnar_mismatches(ours, seed, path)
-        for key in seed:
-            if key in ours and not (_is_columnar(seed) and key in ("columns", "data")):
-                found += shape_mismatches(ours[key], seed[key], f"{path}.{key}", name=key,
-                                          allowed_extra=allowed_extra)
-    elif kind == "list" and seed:
-        if not ours:
+        columnar = _is_columnar(reference)
+        if columnar:
+            found += _columnar_mismatches(ours, [d for d in dicts if _is_columnar(d)], path)
+        for key in reference:
+            if key in ours and not (columnar and key in ("columns", "data")):
+                found += shape_mismatches(ours[key], [d[key] for d in dicts if key in d], f"{path}.{key}",
+                                          name=key, allowed_extra=allowed_extra)
+    elif kind == "list":
+        items = [item for s in present if isinstance(s, list) for item in s]
+        if items and not ours:
             found.append(f"{path}: empty list where the seed has items (nothing to compare: use other parameters)")
         for i, item in enumerate(ours):
-            found += shape_mismatches(item, seed[0], f"{path}[{i}]", name=name, allowed_extra=allowed_extra)
+            found += shape_mismatches(item, items, f"{path}[{i}]", name=name, allowed_extra=allowed_extra)
     return found
 
 
@@ -132,35 +142,37 @@ def _is_columnar(seed: dict) -> bool:
             and isinstance(seed["data"], list))
 
 
-def _columnar_mismatches(ours: dict, seed: dict, path: str) -> list[str]:
-    """`columns` exactly; `data` rows (or the one flat row) by length and per-position type."""
+def _columnar_mismatches(ours: dict, seeds: list[dict], path: str) -> list[str]:
+    """`columns` exactly; the `data` rows (or the one flat row, as in `athData`) by length and per-position
+    type, against every row of the seed."""
     found: list[str] = []
-    if ours.get("columns") != seed["columns"]:
-        found.append(f"{path}.columns: {ours.get('columns')} where the seed has {seed['columns']}")
-    data, seed_data = ours.get("data"), seed["data"]
+    columns = seeds[0]["columns"]
+    if ours.get("columns") != columns:
+        found.append(f"{path}.columns: {ours.get('columns')} where the seed has {columns}")
+    data = ours.get("data")
     if not isinstance(data, list):
         return [*found, f"{path}.data: {json_type(data)} where the seed has list"]
-    if seed_data and isinstance(seed_data[0], list):  # rows
+    if seeds[0]["data"] and isinstance(seeds[0]["data"][0], list):  # rows
+        seed_rows = [row for s in seeds for row in s["data"] if isinstance(row, list)]
         if not data:
             found.append(f"{path}.data: no rows where the seed has rows")
-        for i, row in enumerate(data):
-            found += _row_mismatches(row, seed_data[0], seed["columns"], f"{path}.data[{i}]")
-    else:  # one flat row (e.g. `athData`)
-        found += _row_mismatches(data, seed_data, seed["columns"], f"{path}.data")
-    return found
-
-
-def _row_mismatches(row: Any, seed_row: list, columns: list[str], path: str) -> list[str]:
-    if not isinstance(row, list):
-        return [f"{path}: {json_type(row)} where the seed has a row (list)"]
-    if len(row) != len(seed_row):
-        return [f"{path}: row of {len(row)} values where the seed's rows have {len(seed_row)}"]
-    # Name a position by its column only where the columns line up with the row (the seed's
-    # position-metrics rows leave out their first column, `coin`).
-    names = columns if len(columns) == len(seed_row) else [None] * len(seed_row)
-    found: list[str] = []
-    for j, (value, seed_value) in enumerate(zip(row, seed_row, strict=True)):
-        found += shape_mismatches(value, seed_value, f"{path}[{j}]", name=names[j])
+        rows = [(f"{path}.data[{i}]", row) for i, row in enumerate(data)]
+    else:  # one flat row
+        seed_rows = [s["data"] for s in seeds]
+        rows = [(f"{path}.data", data)]
+    width = len(seed_rows[0])
+    # Name a position by its column only where the columns line up with the rows (the seed's position-metrics
+    # rows leave out their first column, `coin`).
+    names = columns if len(columns) == width else [None] * width
+    for row_path, row in rows:
+        if not isinstance(row, list):
+            found.append(f"{row_path}: {json_type(row)} where the seed has a row (list)")
+        elif len(row) != width:
+            found.append(f"{row_path}: row of {len(row)} values where the seed's rows have {width}")
+        else:
+            for j, value in enumerate(row):
+                found += shape_mismatches(value, [r[j] for r in seed_rows if len(r) > j], f"{row_path}[{j}]",
+                                          name=names[j])
     return found
 
 
@@ -182,38 +194,42 @@ def test_response_has_the_seed_shape(api, example):
     assert response.status_code == 200, f"GET {path} {params}: {response.status_code} {response.text[:500]}"
     assert response.headers["content-type"].startswith("application/json"), response.headers["content-type"]
     allowed = frozenset(ALLOWED_EXTRA_KEYS.get(example["endpoint"], ()))
-    found = shape_mismatches(response.json(), example["json"], allowed_extra=allowed)
+    found = shape_mismatches(response.json(), [example["json"]], allowed_extra=allowed)
     assert not found, (f"GET {path} {params} differs from the seed example of {example['endpoint']} "
                        f"({example['page']}):\n  " + "\n  ".join(found[:60])
                        + (f"\n  ... and {len(found) - 60} more" if len(found) > 60 else ""))
 
 
 def test_shape_comparison_itself():
-    seed = {"a": 1, "b": [{"c": "x", "bias": 0.5}], "n": None,
-            "m": {"columns": ["t", "v"], "data": [["2026-01-01", 1.5]]}}
-    good = {"a": 2.5, "b": [{"c": "y", "bias": None}, {"c": "z", "bias": 1}], "n": [1],
-            "m": {"columns": ["t", "v"], "data": [["2026-01-02", 3], ["2026-01-03", 4]]}}
-    assert shape_mismatches(good, seed) == []
-    bad = {"a": "1", "b": [{"c": None, "d": 1}], "n": None, "m": {"columns": ["t"], "data": [["x"], "y"]}}
-    assert shape_mismatches(bad, seed) == [
+    seed = {"a": 1, "b": [{"c": "x", "bias": 0.5, "lo": None}, {"c": "w", "bias": 0.1, "lo": 3}], "n": None,
+            "m": {"columns": ["t", "v"], "data": [["2026-01-01", None], ["2026-01-02", 1.5]]}}
+    good = {"a": 2.5, "b": [{"c": "y", "bias": None, "lo": None}, {"c": "z", "bias": 1, "lo": 2}], "n": [1],
+            "m": {"columns": ["t", "v"], "data": [["2026-01-02", 3], ["2026-01-03", None]]}}
+    assert shape_mismatches(good, [seed]) == []
+    bad = {"a": "1", "b": [{"c": None, "d": 1, "bias": "x", "lo": "y"}], "n": None,
+           "m": {"columns": ["t"], "data": [["x"], "y"]}}
+    assert shape_mismatches(bad, [seed]) == [
         '$.a: str ("1") where the seed has number (1)',
-        "$.b[0]: missing keys ['bias']",
         "$.b[0]: extra keys ['d']",
-        '$.b[0].c: null (null) where the seed has str ("x")',
+        '$.b[0].c: null where the seed has str ("x")',
+        '$.b[0].bias: str ("x") where the seed has number (0.5)',
+        '$.b[0].lo: str ("y") where the seed has number (3)',
         "$.m.columns: ['t'] where the seed has ['t', 'v']",
         "$.m.data[0]: row of 1 values where the seed's rows have 2",
         "$.m.data[1]: str where the seed has a row (list)",
     ]
-    assert shape_mismatches([{"coin": "BTC"}], [{}], allowed_extra=frozenset({"$[*].coin"})) == []
-    assert shape_mismatches([], [{}]) == ["$: empty list where the seed has items (nothing to compare: use other "
-                                          "parameters)"]
+    assert shape_mismatches({"b": 1}, [{"a": 1}]) == ["$: missing keys ['a']", "$: extra keys ['b']"]
+    assert shape_mismatches([{"coin": "BTC"}], [[{}]], allowed_extra=frozenset({"$[*].coin"})) == []
+    assert shape_mismatches([], [[{}]]) == ["$: empty list where the seed has items (nothing to compare: use other "
+                                            "parameters)"]
 
 
 # --- 1. the committed file is a fresh extraction ------------------------------------------------------
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason=f"the seed pages are not here ({SEEDS})")
 def test_committed_examples_are_a_fresh_extraction():
-    spec = importlib.util.spec_from_file_location("extract_seed_examples", REPO / "scripts" / "extract_seed_examples.py")
+    script = REPO / "scripts" / "extract_seed_examples.py"
+    spec = importlib.util.spec_from_file_location("extract_seed_examples", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     fresh = module.render(module.extract(SEEDS))
