@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer.main
@@ -30,3 +31,17 @@ def test_every_cli_command_and_option_is_in_the_readme():
                 if opt.startswith("--") and opt not in README:
                     missing.append(f"{path} {opt}")
     assert not missing, f"undocumented: {missing}"
+
+
+def test_every_api_route_and_setting_is_documented():
+    from hltracker.api import create_app
+    from hltracker.store import open_store
+
+    api_doc = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text()
+    with open_store(":memory:") as store:
+        spec = create_app(store, poll=False).openapi()
+    missing = [path for path in spec["paths"] if path.removeprefix("/api/external") not in api_doc]
+    settings = re.findall(r"`(HLTRACKER_[A-Z_]+)`", (Path(__file__).resolve().parent.parent / "hltracker" / "api"
+                                                    / "settings.py").read_text())
+    missing += [s for s in settings if s not in README]
+    assert settings and not missing, f"undocumented: {missing}"
