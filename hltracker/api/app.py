@@ -11,6 +11,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPBearer
 from fastapi_offline import FastAPIOffline
 from starlette.responses import JSONResponse, RedirectResponse
@@ -39,6 +40,11 @@ _ERRORS = {
     404: {"model": schemas.NestError, "description": "Unknown coin, segment, bucket or file"},
     429: {"model": schemas.RateLimited, "description": "Rate limit exceeded (see Retry-After)"},
     503: {"model": schemas.NestError, "description": "No snapshot has landed yet"},
+}
+_DOWNLOAD_ERRORS = {
+    400: _ERRORS[400],
+    403: {"model": schemas.NestError, "description": "The link expired or its signature is wrong"},
+    404: {"model": schemas.NestError, "description": "The file is no longer kept"},
 }
 _bearer = HTTPBearer(auto_error=False, description="An API key from `hltracker keys create`.")
 
@@ -72,9 +78,11 @@ def create_app(store: Store, settings: Settings | None = None, *, poll: bool = T
     app.state.ctx = ctx
     install_error_handlers(app)
     secured = [Depends(_bearer)]
-    for router in (positions.router, metrics.router, segments.router, downloads.router):
+    for router in (positions.router, metrics.router, segments.router, downloads.router, status.secured_router):
         app.include_router(router, prefix=API_PREFIX, dependencies=secured, responses=_ERRORS)
     app.include_router(status.router, prefix=API_PREFIX)
+    app.include_router(downloads.public_router, prefix=API_PREFIX, responses=_DOWNLOAD_ERRORS)
+    app.openapi = lambda: _openapi(app)
 
     @app.get("/api/external-json", include_in_schema=False)
     def openapi_json() -> JSONResponse:
@@ -86,6 +94,18 @@ def create_app(store: Store, settings: Settings | None = None, *, poll: bool = T
 
     app.add_middleware(Gate, keys=keys, limiter=ctx.limiter, cache=cache, watcher=watcher)
     return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's spec without its 422 responses: bad input is answered 400 in the NestJS shape."""
+    if app.openapi_schema is None:
+        spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for operation in (op for ops in spec.get("paths", {}).values() for op in ops.values()):
+            operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            spec.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = spec
+    return app.openapi_schema
 
 
 def app_from_env() -> FastAPI:

@@ -41,7 +41,7 @@ class CursorSigner:
     def decode(self, scope: str, cursor: str) -> dict[str, Any]:
         """The position a cursor encodes; a 400 when it is malformed, tampered or foreign."""
         payload, _, mac = cursor.partition(".")
-        if not payload or not mac or not hmac.compare_digest(mac, self._mac(scope, payload)):
+        if not payload or not mac or not hmac.compare_digest(mac.encode(), self._mac(scope, payload).encode()):
             raise bad_request("nextCursor is invalid: pass the nextCursor of the previous response unchanged, "
                               "with the same filters")
         try:

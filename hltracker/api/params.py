@@ -40,7 +40,9 @@ def parse_date(name: str, value: str | None, *, required: bool = False) -> datet
         return None
     try:
         return parse_iso(value)
-    except (ValueError, OverflowError):
+    except OverflowError:
+        raise bad_request(f"{name} is outside the supported dates (years 1 to 9999 in UTC)") from None
+    except ValueError:
         raise bad_request(f"{name} must be a valid ISO 8601 date string") from None
 
 

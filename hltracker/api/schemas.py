@@ -127,7 +127,9 @@ class GeneralMetricsPage(_Model):
 
 
 class CoinMetrics(_Model):
+    id: int
     createdAt: str
+    coin: str
     positionCount: int
     positionCountLong: int
     totalPositionValue: Num

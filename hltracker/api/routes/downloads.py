@@ -18,6 +18,7 @@ from hltracker.api.gate import API_PREFIX
 from hltracker.exports import EXPORTS, ExportError, SignatureError
 
 router = APIRouter(tags=["Downloadable Files"])
+public_router = APIRouter(tags=["Downloadable Files"])  # the signed URL is the credential: no API key
 
 _REDIRECT = {302: {"description": "Redirect to a signed download URL on this server, valid for 120 s"}}
 COIN_EXPORTS = sorted(name for name, spec in EXPORTS.items() if spec.per_coin)
@@ -34,7 +35,8 @@ def redirect_to_export(ctx: ApiContext, name: str, coin: str | None) -> Response
     return RedirectResponse(location, status_code=302)
 
 
-@router.get("/exports/coins/{coin}/{file}", status_code=302, responses=_REDIRECT, summary="Download a coin's file")
+@router.get("/exports/coins/{coin}/{file}", status_code=302, response_class=RedirectResponse, responses=_REDIRECT,
+            summary="Download a coin's file")
 def coin_export(
     request: Request,
     coin: Annotated[str, Path(max_length=64, description="Coin symbol, case-insensitive.")],
@@ -50,7 +52,8 @@ def coin_export(
     return redirect_to_export(ctx, file, ctx.coin(coin))
 
 
-@router.get("/exports/{file}", status_code=302, responses=_REDIRECT, summary="Download a market-wide file")
+@router.get("/exports/{file}", status_code=302, response_class=RedirectResponse, responses=_REDIRECT,
+            summary="Download a market-wide file")
 def global_export(
     request: Request,
     file: Annotated[str, Path(max_length=64, description="One of: " + ", ".join(GLOBAL_EXPORTS))],
@@ -63,7 +66,7 @@ def global_export(
     return redirect_to_export(ctx, file, None)
 
 
-@router.get("/downloads/{path:path}", summary="A signed download (the target of the export redirects)",
+@public_router.get("/downloads/{path:path}", summary="A signed download (the target of the export redirects)",
             responses={200: {"description": "The file"}, 403: {"description": "Expired or bad signature"}})
 def download(
     request: Request,

@@ -75,7 +75,7 @@ def coin_metrics(request: Request, coin: CoinPath, start: StartRequired, limit: 
     rows, cursor, _ = series_page(
         ctx, query="coin_series", scope=f"coin|{canonical}", params={"coin": canonical}, start=start, end=end,
         limit=limit, cursor=next_cursor, start_required=True,
-        to_records=lambda f: records(f, {"createdAt": iso("taken_at"), **_COIN_FIGURES}))
+        to_records=lambda f: records(f, {"id": "id", "createdAt": iso("taken_at"), "coin": "coin", **_COIN_FIGURES}))
     return _page(rows, cursor, snapshot.snapshot_id)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import polars as pl
 from fastapi import APIRouter, Header, Path, Query, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from hltracker.api import schemas
 from hltracker.api.context import ctx_of
@@ -166,7 +166,8 @@ def _cell(cell: dict | None, segment_id: int, coin: str) -> dict:
     return cell
 
 
-@router.get("/positions/open/coin/{coin}", status_code=302, summary="Download every open position of a coin",
+@router.get("/positions/open/coin/{coin}", status_code=302, response_class=RedirectResponse,
+            summary="Download every open position of a coin",
             responses={302: {"description": "Redirect to a signed download URL valid for 120 s"}})
 def open_positions_file(
     request: Request,

@@ -14,7 +14,8 @@ from hltracker.api.context import ApiContext, ctx_of
 from hltracker.api.responses import json_response
 from hltracker.model.wire import iso_ms
 
-router = APIRouter(tags=["Status"])
+router = APIRouter(tags=["Status"])  # public
+secured_router = APIRouter(tags=["Status"])
 RECENT = 11  # snapshots whose gaps give the expected interval
 STALE_AFTER_INTERVALS = 3
 
@@ -50,7 +51,7 @@ def health(request: Request) -> Response:
     })
 
 
-@router.get("/hypertracker/state/status", response_model=schemas.StateStatus,
+@secured_router.get("/hypertracker/state/status", response_model=schemas.StateStatus,
             summary="When the last snapshot landed and when the next is expected")
 def state_status(request: Request) -> Response:
     """`lastUpdate`: the latest snapshot's time; `nextUpdate`: that plus the expected interval;
