@@ -269,8 +269,8 @@ def test_landed_rows_come_back_with_their_values_and_dtypes(store):
     assert_frame_equal(coins.drop("id", "snapshot_id", "taken_at"), s1().coin_series)
 
     lifecycles = store.query(
-        "positions", start=None, end=None, coin=None, addresses=None, open=None, segment_id=None,
-        after_open_time=None, after_id=None, limit=100,
+        "positions_by_open_time_asc", start=None, end=None, coin=None, addresses=None, open=None, segment_id=None,
+        after_value=None, after_id=None, limit=100,
     )
     assert lifecycles.schema == CLOSED_POSITIONS_SCHEMA
     closed_pb = lifecycles.filter(pl.col("id") == "pb")
@@ -517,16 +517,16 @@ def test_current_queries_sort_as_the_api_lists(path):
 def positions(store: DuckDBStore, **params) -> list[str]:
     args = {
         "start": None, "end": None, "coin": None, "addresses": None, "open": None, "segment_id": None,
-        "after_open_time": None, "after_id": None, "limit": 1000, **params,
+        "after_value": None, "after_id": None, "limit": 1000, **params,
     }
-    return store.query("positions", **args)["id"].to_list()
+    return store.query("positions_by_open_time_asc", **args)["id"].to_list()
 
 
 def test_positions_lists_open_and_closed_lifecycles_by_open_time(store):
     assert positions(store) == ["pb", "pa", "pc", "pe", "pd"]
     frame = store.query(
-        "positions", start=None, end=None, coin=None, addresses=None, open=None, segment_id=None,
-        after_open_time=None, after_id=None, limit=1000,
+        "positions_by_open_time_asc", start=None, end=None, coin=None, addresses=None, open=None, segment_id=None,
+        after_value=None, after_id=None, limit=1000,
     )
     closed = dict(zip(frame["id"], frame["close_time"], strict=True))
     assert closed == {"pb": T2, "pa": T3 - timedelta(minutes=5), "pc": None, "pe": None, "pd": None}
@@ -552,8 +552,8 @@ def test_positions_cursor_pages_through_ties_in_open_time(store):
     seen, cursor = [], (None, None)
     for _ in range(10):  # a broken cursor must fail the test, not loop forever
         page = store.query(
-            "positions", start=None, end=None, coin=None, addresses=None, open=None, segment_id=None,
-            after_open_time=cursor[0], after_id=cursor[1], limit=2,
+            "positions_by_open_time_asc", start=None, end=None, coin=None, addresses=None, open=None, segment_id=None,
+            after_value=cursor[0], after_id=cursor[1], limit=2,
         )
         if page.height == 0:
             break
@@ -567,7 +567,7 @@ def test_positions_cursor_pages_through_ties_in_open_time(store):
 SAMPLE_PARAMS = {
     "start": T1, "end": T3, "before": None, "limit": 10, "offset": 0, "at": T2, "snapshot_id": 1, "coin": "BTC",
     "segment_id": 1, "size_bucket_id": 2, "age_window": "all", "address": ADDR["a"], "addresses": None, "open": None,
-    "after_open_time": None, "after_id": None, "after_value": None, "key_hash": "h", "snapshot_ids": [1, 2],
+    "after_id": None, "after_value": None, "key_hash": "h", "snapshot_ids": [1, 2],
 }
 
 

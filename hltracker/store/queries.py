@@ -234,29 +234,7 @@ SELECT * FROM liquidation_bins WHERE coin = $coin ORDER BY price_bin_index""",
 SELECT * FROM open_positions WHERE coin = $coin ORDER BY value DESC, id""",
     "wallet": """-- one wallet's current profile (none when unknown)
 SELECT * FROM wallets WHERE address = $address""",
-    # --- lifecycles ---
-    "positions": f"""-- lifecycles alive at any time in [start, end] (null: unbounded), filtered, by open_time then id
-SELECT {_LIFECYCLE_COLUMNS} FROM (
-    SELECT {_POSITION_COLUMNS}, CAST(NULL AS TIMESTAMPTZ) AS close_time, FALSE AS closed_by_liquidation
-    FROM open_positions
-    UNION ALL
-    SELECT {_POSITION_COLUMNS}, close_time, closed_by_liquidation
-    FROM closed_positions
-) p
-WHERE ($end IS NULL OR p.open_time <= $end)
-    AND ($start IS NULL OR p.close_time IS NULL OR p.close_time >= $start)
-    AND ($coin IS NULL OR p.coin = $coin)
-    AND ($addresses IS NULL OR p.address = ANY($addresses))
-    AND ($open IS NULL OR (p.close_time IS NULL) = $open)
-    AND ($segment_id IS NULL OR p.size_segment_id = $segment_id OR p.pnl_segment_id = $segment_id)
-    AND ($after_open_time IS NULL OR p.open_time > $after_open_time
-         OR (p.open_time = $after_open_time AND p.id > $after_id))
-ORDER BY p.open_time, p.id
-LIMIT $limit""",
-    "coins_known": """-- every coin any stored snapshot listed, with its dex (the API resolves coin names against it)
-SELECT DISTINCT coin, dex FROM markets ORDER BY coin""",
-    "recent_snapshots": f"""-- the last `limit` snapshots, newest first (snapshot cadence for the state status)
-SELECT {_SNAPSHOT_COLUMNS} FROM snapshots ORDER BY snapshot_id DESC LIMIT $limit""",
+    # --- lifecycles: the `positions_by_<column>_<order>` family below ---
     # --- api keys ---
     "api_key": """-- one API key by its hash (none when unknown)
 SELECT key_hash, name, created_at, revoked_at FROM api_keys WHERE key_hash = $key_hash""",
