@@ -234,6 +234,10 @@ SELECT * FROM liquidation_bins WHERE coin = $coin ORDER BY price_bin_index""",
 SELECT * FROM open_positions WHERE coin = $coin ORDER BY value DESC, id""",
     "wallet": """-- one wallet's current profile (none when unknown)
 SELECT * FROM wallets WHERE address = $address""",
+    "coins_known": """-- every coin any stored snapshot listed, with its dex (the API resolves coin names against it)
+SELECT DISTINCT coin, dex FROM markets ORDER BY coin""",
+    "recent_snapshots": f"""-- the last `limit` snapshots, newest first (snapshot cadence for the state status)
+SELECT {_SNAPSHOT_COLUMNS} FROM snapshots ORDER BY snapshot_id DESC LIMIT $limit""",
     # --- lifecycles: the `positions_by_<column>_<order>` family below ---
     # --- api keys ---
     "api_key": """-- one API key by its hash (none when unknown)
