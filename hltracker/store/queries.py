@@ -24,7 +24,6 @@ from hltracker.model.cohorts import PNL_COHORT_IDS, SIZE_COHORT_IDS
 from hltracker.model.outputs import CLOSED_POSITIONS_SCHEMA, OPEN_POSITIONS_SCHEMA, POSITION_FIGURES
 from hltracker.model.size_buckets import SIZE_BUCKET_IDS
 from hltracker.store.layout import FILLED_ROW_OFFSET, ROW_ID_BASE
-from hltracker.store.queries_exports import EXPORT_QUERIES
 
 SEGMENT_IDS: tuple[int, ...] = tuple(sorted(SIZE_COHORT_IDS + PNL_COHORT_IDS))
 
@@ -69,6 +68,48 @@ def _values(name: str, ids: tuple[int, ...]) -> str:
 
 def _snapshot(snapshot_id: str = "$snapshot_id") -> str:
     return f"(SELECT snapshot_id, taken_at FROM snapshots WHERE snapshot_id = {snapshot_id}) s"
+
+
+def _coin_segment_rows(where: str) -> str:
+    """One coin x every cohort x an age window at the snapshots `where` picks (alias `s`), zero-filled."""
+    return f"""
+SELECT
+    {_filled_id("g.segment_id")},
+    s.snapshot_id,
+    s.taken_at,
+    CAST($coin AS VARCHAR) AS coin,
+    CAST(g.segment_id AS SMALLINT) AS segment_id,
+    CAST($age_window AS VARCHAR) AS age_window,
+    {_zeros(POSITION_FIGURES)}
+FROM {_values("segment_id", SEGMENT_IDS)}
+CROSS JOIN snapshots s
+LEFT JOIN coin_segment_series r
+    ON r.snapshot_id = s.snapshot_id AND r.coin = $coin AND r.age_window = $age_window AND r.segment_id = g.segment_id
+WHERE {where}
+ORDER BY g.segment_id, s.taken_at DESC"""
+
+
+def _segment_rows(where: str) -> str:
+    """Every cohort x a wallet-age window at the snapshots `where` picks, zero-filled (null ratios when empty)."""
+    return f"""
+SELECT
+    {_filled_id("g.segment_id")},
+    s.snapshot_id,
+    s.taken_at,
+    CAST(g.segment_id AS SMALLINT) AS segment_id,
+    CAST($age_window AS VARCHAR) AS age_window,
+    {_plain(_SEGMENT_FIGURES_NULL)},
+    {_zeros(_SEGMENT_FIGURES_ZERO)}
+FROM {_values("segment_id", SEGMENT_IDS)}
+CROSS JOIN snapshots s
+LEFT JOIN segment_series r
+    ON r.snapshot_id = s.snapshot_id AND r.age_window = $age_window AND r.segment_id = g.segment_id
+WHERE {where}
+ORDER BY g.segment_id, s.taken_at DESC"""
+
+
+_ONE_SNAPSHOT = "s.snapshot_id = $snapshot_id"
+_SOME_SNAPSHOTS = "s.snapshot_id = ANY($snapshot_ids)"
 
 
 def _plain_series(table: str, where: str = "TRUE") -> str:
@@ -160,20 +201,8 @@ ORDER BY s.taken_at DESC""",
     # --- the rows of one snapshot ---
     "coin_rows_at": """-- every coin with open positions at a snapshot, largest first (/positions/coins)
 SELECT * FROM coin_series WHERE snapshot_id = $snapshot_id ORDER BY total_position_value DESC, coin""",
-    "coin_segment_rows_at": f"""-- one coin at a snapshot, every cohort (zeros for the empty ones), by segment id
-SELECT
-    {_filled_id("g.segment_id")},
-    s.snapshot_id,
-    s.taken_at,
-    CAST($coin AS VARCHAR) AS coin,
-    CAST(g.segment_id AS SMALLINT) AS segment_id,
-    CAST($age_window AS VARCHAR) AS age_window,
-    {_zeros(POSITION_FIGURES)}
-FROM {_values("segment_id", SEGMENT_IDS)}
-CROSS JOIN {_snapshot()}
-LEFT JOIN coin_segment_series r
-    ON r.snapshot_id = s.snapshot_id AND r.coin = $coin AND r.age_window = $age_window AND r.segment_id = g.segment_id
-ORDER BY g.segment_id""",
+    "coin_segment_rows_at": "-- one coin at a snapshot, every cohort (zeros for the empty ones), by segment id"
+    + _coin_segment_rows(_ONE_SNAPSHOT),
     "coin_bucket_rows_at": f"""-- one coin at a snapshot, every size bucket (zeros for the empty ones), by bucket id
 SELECT
     {_filled_id("g.size_bucket_id")},
@@ -187,20 +216,8 @@ CROSS JOIN {_snapshot()}
 LEFT JOIN coin_bucket_series r
     ON r.snapshot_id = s.snapshot_id AND r.coin = $coin AND r.size_bucket_id = g.size_bucket_id
 ORDER BY g.size_bucket_id""",
-    "segment_series_at": f"""-- every cohort at a snapshot for one wallet-age window (zeros, null ratios when empty)
-SELECT
-    {_filled_id("g.segment_id")},
-    s.snapshot_id,
-    s.taken_at,
-    CAST(g.segment_id AS SMALLINT) AS segment_id,
-    CAST($age_window AS VARCHAR) AS age_window,
-    {_plain(_SEGMENT_FIGURES_NULL)},
-    {_zeros(_SEGMENT_FIGURES_ZERO)}
-FROM {_values("segment_id", SEGMENT_IDS)}
-CROSS JOIN {_snapshot()}
-LEFT JOIN segment_series r
-    ON r.snapshot_id = s.snapshot_id AND r.age_window = $age_window AND r.segment_id = g.segment_id
-ORDER BY g.segment_id""",
+    "segment_series_at": "-- every cohort at a snapshot for one wallet-age window (zeros, null ratios when empty)"
+    + _segment_rows(_ONE_SNAPSHOT),
     "wallet_equity_at": """-- the summed wallet equity at a snapshot
 SELECT * FROM wallet_equity_series WHERE snapshot_id = $snapshot_id""",
     "wallet_equity_ath": """-- the all-time high of each wallet-equity column on its own (nulls when empty)
@@ -239,6 +256,33 @@ SELECT DISTINCT coin, dex FROM markets ORDER BY coin""",
     "recent_snapshots": f"""-- the last `limit` snapshots, newest first (snapshot cadence for the state status)
 SELECT {_SNAPSHOT_COLUMNS} FROM snapshots ORDER BY snapshot_id DESC LIMIT $limit""",
     # --- lifecycles: the `positions_by_<column>_<order>` family below ---
+    # --- sampled history for the export files: the builder picks snapshot ids (exports/sampling.py) ---
+    "coin_series_at_snapshots": f"""-- one coin's position figures at the given snapshots, newest first; zeros when none
+SELECT
+    {_filled_id("999")},
+    s.snapshot_id,
+    s.taken_at,
+    CAST($coin AS VARCHAR) AS coin,
+    r.dex,
+    {_zeros(POSITION_FIGURES)}
+FROM snapshots s
+LEFT JOIN coin_series r ON r.snapshot_id = s.snapshot_id AND r.coin = $coin
+WHERE s.snapshot_id = ANY($snapshot_ids)
+ORDER BY s.taken_at DESC""",
+    "coin_segment_series_at_snapshots": "-- one coin x every cohort x age window at the given snapshots, by segment"
+    + _coin_segment_rows(_SOME_SNAPSHOTS),
+    "segment_series_at_snapshots": "-- every cohort x wallet-age window at the given snapshots, by segment"
+    + _segment_rows(_SOME_SNAPSHOTS),
+    "wallet_equity_daily": """-- the summed wallet equity at the last snapshot of each UTC day up to `end`, oldest first
+SELECT w.* FROM wallet_equity_series w
+JOIN (
+    SELECT MAX(taken_at) AS taken_at FROM wallet_equity_series
+    WHERE taken_at <= $end
+    GROUP BY CAST(taken_at AT TIME ZONE 'UTC' AS DATE)
+) d ON d.taken_at = w.taken_at
+ORDER BY w.taken_at""",
+    "market_at": """-- one market at a snapshot (none when the coin was not listed)
+SELECT * FROM markets WHERE snapshot_id = $snapshot_id AND coin = $coin""",
     # --- api keys ---
     "api_key": """-- one API key by its hash (none when unknown)
 SELECT key_hash, name, created_at, revoked_at FROM api_keys WHERE key_hash = $key_hash""",
@@ -276,4 +320,3 @@ for _column in POSITION_ORDER_COLUMNS:
     for _direction in ("asc", "desc"):
         QUERIES[f"positions_by_{_column}_{_direction}"] = _positions_ordered(_column, _direction)
 
-QUERIES.update(EXPORT_QUERIES)
