@@ -81,26 +81,25 @@ class CoinOpenInterest(_Model):
     countShort: int
 
 
-class HeatmapCell(_Model):
-    segmentId: int
-    coin: str
+class _SideFigures(_Model):
+    """Open value and position counts split by side (heatmap rows and cells, top assets)."""
+
     totalValue: Num
     totalLongValue: Num
     totalShortValue: Num
     count: int
     countLong: int
     countShort: int
+
+
+class HeatmapCell(_SideFigures):
+    segmentId: int
+    coin: str
     bias: OptNum = Field(description="long value / total value, 3 decimals; null when empty")
 
 
-class HeatmapCoin(_Model):
+class HeatmapCoin(_SideFigures):
     coin: str
-    totalValue: Num
-    totalLongValue: Num
-    totalShortValue: Num
-    count: int
-    countLong: int
-    countShort: int
     segments: list[HeatmapCell]
 
 
@@ -223,14 +222,8 @@ class CohortSummary(_Model):
     perpEquity: Num
 
 
-class TopAsset(_Model):
+class TopAsset(_SideFigures):
     coin: str
-    totalValue: Num
-    totalLongValue: Num
-    totalShortValue: Num
-    count: int
-    countLong: int
-    countShort: int
     bias: OptNum
 
 
