@@ -31,6 +31,7 @@ app.add_typer(sources_app, name="sources")
 keys_app = typer.Typer(help="API keys (stored hashed).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 console = Console()
+DATABASE_HELP = "Store: a DuckDB file path or a postgresql:// URL (default ./hltracker.duckdb)."
 
 
 def _progress() -> Progress:
@@ -149,7 +150,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
     database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL",
-                                        help="Store: a DuckDB file path (default ./hltracker.duckdb)."),
+                                        help=DATABASE_HELP),
     workers: int = typer.Option(1, min=1, help="Worker processes (each opens the store read-only)."),
 ) -> None:
     """Serve the REST API over a store that `hltracker ingest` filled (settings: HLTRACKER_* variables)."""
@@ -180,8 +181,7 @@ def serve(
 @keys_app.command("create")
 def keys_create(
     name: str = typer.Option("default", help="A label to recognise the key by."),
-    database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL", help="Store (default "
-                                        "./hltracker.duckdb)."),
+    database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL", help=DATABASE_HELP),
 ) -> None:
     """Create an API key; it is printed once and only its SHA-256 is stored."""
     from hltracker.api.auth import hash_key, new_key
@@ -195,8 +195,7 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list(
-    database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL", help="Store (default "
-                                        "./hltracker.duckdb)."),
+    database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL", help=DATABASE_HELP),
 ) -> None:
     """List the API keys: name, hash prefix (what `keys revoke` takes), created and revoked times."""
     with _open_or_exit(database) as store:
@@ -214,8 +213,7 @@ def keys_list(
 def keys_revoke(
     key: str = typer.Argument(..., help="The key itself, or the start of its hash as `keys list` shows it "
                               "(at least 8 characters)."),
-    database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL", help="Store (default "
-                                        "./hltracker.duckdb)."),
+    database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL", help=DATABASE_HELP),
 ) -> None:
     """Revoke an API key: requests with it get a 401 from the next store poll on (about a second)."""
     from hltracker.api.auth import KEY_PREFIX, hash_key
@@ -273,7 +271,7 @@ def ingest(
     interval: float | None = typer.Option(None, min=0.01, help="Wall-clock seconds between live snapshots "
                                            "(default: the simulated step, or 5 s polling for files)."),
     database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL",
-                                        help="Store: a DuckDB file path (default ./hltracker.duckdb)."),
+                                        help=DATABASE_HELP),
 ) -> None:
     """Ingest snapshots into the store: backfill with a progress bar, then optionally follow live.
 

@@ -1,13 +1,21 @@
-"""Shared fixtures: a store filled by ingesting the small simulator (built once per test session).
+"""Shared fixtures: stores on both backends, filled by ingesting the small simulator once per session.
 
-`landed_store_path` is a DuckDB file holding `HISTORY_STEPS + 1` hourly snapshots of the `small`
-profile from `HISTORY_START`: two days, so every "24 hours earlier" figure, 2-hour sample and age
-window has data. Tests that need their own writable store copy the file (`store_copy`). `api` serves
-the real app over real HTTP on a loopback port (uvicorn in a thread) with one API key.
+Every test that uses `backend` (directly or through the fixtures below) runs twice: on a DuckDB file
+and on a PostgreSQL database of a throwaway server (`postgres_server`: initdb + pg_ctl on a free
+loopback port, started once per session and deleted after). Without PostgreSQL binaries the postgres
+half skips, saying how to install them; with `HLTRACKER_REQUIRE_POSTGRES=1` (CI) it fails instead.
+
+- `new_store_url()`: a fresh, empty store's URL (a file path, or a new database);
+- `landed_store_url`: `HISTORY_STEPS + 1` hourly snapshots of the `small` profile from `HISTORY_START`:
+  two days, so every "24 hours earlier" figure, 2-hour sample and age window has data (do not write);
+- `store_copy`: a private writable copy of it (a file copy, or `CREATE DATABASE ... TEMPLATE`);
+- `api`: the real app over real HTTP on a loopback port (uvicorn in a thread) with one API key.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
 import socket
 import threading
@@ -25,29 +33,80 @@ import uvicorn
 from hltracker.ingest import Ingestor
 from hltracker.sources.simulator import SimulatorSource
 from hltracker.store import Store, open_store
+from hltracker.testing.postgres_server import PostgresUnavailable, ThrowawayPostgres
 
 HISTORY_START = datetime(2026, 11, 18, tzinfo=UTC)
 HISTORY_STEP = timedelta(hours=1)
 HISTORY_STEPS = 48
 
 
+BACKENDS = ("duckdb", "postgres")
+_database_numbers = itertools.count(1)
+
+
 @pytest.fixture(scope="session")
-def landed_store_path(tmp_path_factory) -> Path:
-    """A DuckDB file with two days of hourly `small` simulator snapshots (do not write to it)."""
-    path = tmp_path_factory.mktemp("landed") / "history.duckdb"
+def postgres_server() -> Iterator[ThrowawayPostgres]:
+    try:
+        server = ThrowawayPostgres().start()
+    except PostgresUnavailable as exc:
+        if os.environ.get("HLTRACKER_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"HLTRACKER_REQUIRE_POSTGRES=1 but {exc}")
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def new_store_url(backend, request, tmp_path_factory):
+    """A factory of fresh, empty store URLs on this test's backend."""
+    server = request.getfixturevalue("postgres_server") if backend == "postgres" else None
+
+    def make(name: str = "store") -> str:
+        number = next(_database_numbers)
+        if server is not None:
+            return server.create_database(f"{name}_{number}")
+        return str(tmp_path_factory.mktemp(f"{name}{number}") / f"{name}.duckdb")
+
+    return make
+
+
+def copy_store(url: str, name: str, request) -> str:
+    """A copy of the store at `url` (which nobody may have open, for PostgreSQL)."""
+    number = next(_database_numbers)
+    if url.startswith("postgresql://"):
+        server = request.getfixturevalue("postgres_server")
+        return server.create_database(f"{name}_{number}", template=url.rsplit("/", 1)[1])
+    path = Path(url).with_name(f"{name}{number}.duckdb")
+    shutil.copyfile(url, path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def landed_template_url(new_store_url) -> str:
+    """Two days of hourly `small` snapshots, never opened again after landing (the copies' template)."""
+    url = new_store_url("landed")
     src = SimulatorSource(profile="small", seed=0, steps=HISTORY_STEPS, step=HISTORY_STEP, start=HISTORY_START)
-    with open_store(path) as store:
+    with open_store(url) as store:
         report = Ingestor(store).ingest(src.snapshots())
     assert report.landed == HISTORY_STEPS + 1 and not report.rejected
-    return path
+    return url
+
+
+@pytest.fixture(scope="session")
+def landed_store_url(landed_template_url, request) -> str:
+    """A shared copy of the landed store for tests that only read it (do not write to it)."""
+    return copy_store(landed_template_url, "shared", request)
 
 
 @pytest.fixture
-def store_copy(landed_store_path, tmp_path) -> Path:
-    """A private copy of the landed store file, free to write to."""
-    path = tmp_path / "copy.duckdb"
-    shutil.copyfile(landed_store_path, path)
-    return path
+def store_copy(landed_template_url, request) -> str:
+    """A private copy of the landed store, free to write to."""
+    return copy_store(landed_template_url, "copy", request)
 
 
 @dataclass
@@ -91,18 +150,17 @@ def serve_app(app, port: int | None = None) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def api(landed_store_path, tmp_path_factory) -> Iterator[RunningApi]:
+def api(landed_template_url, request, tmp_path_factory) -> Iterator[RunningApi]:
     """The API over a copy of the landed store, with one key; shared by the API tests (read-only use)."""
     from hltracker.api import Settings, create_app
     from hltracker.api.auth import hash_key, new_key
 
     folder = tmp_path_factory.mktemp("api")
-    path = folder / "api.duckdb"
-    shutil.copyfile(landed_store_path, path)
-    store = open_store(path)
+    url = copy_store(landed_template_url, "api", request)
+    store = open_store(url)
     key = new_key()
     store.add_api_key(hash_key(key), "tests", datetime.now(UTC))
-    settings = Settings(database=str(path), export_dir=folder / "exports", rate_limit_per_minute=0)
+    settings = Settings(database=url, export_dir=folder / "exports", rate_limit_per_minute=0)
     app = create_app(store, settings)
     with serve_app(app) as base_url:
         yield RunningApi(base_url, key, store, app)

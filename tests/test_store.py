@@ -1,5 +1,5 @@
-"""The DuckDB store on real database files: migrations, atomic idempotent landings, resume state, and
-the named read queries the API pages through.
+"""The store on both backends (a DuckDB file, a PostgreSQL database of a throwaway server): migrations,
+atomic idempotent landings, resume state, and the named read queries the API pages through.
 
 The scenario: three snapshots 20 minutes apart, built by hand in the exact output schemas.
 - S1: A is long BTC (pa), B is short ETH (pb).
@@ -11,15 +11,16 @@ The scenario: three snapshots 20 minutes apart, built by hand in the exact outpu
 from __future__ import annotations
 
 import re
+import socket
+import sys
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from stores import assert_same_contents, execute, is_postgres, table_contents
 
 from hltracker.model.outputs import (
     CLOSED_POSITIONS_SCHEMA,
@@ -29,7 +30,8 @@ from hltracker.model.outputs import (
     EngineResult,
 )
 from hltracker.model.schemas import MARKETS_SCHEMA, UTC_MS
-from hltracker.store import DuckDBStore, StoreError, open_store
+from hltracker.store import Store, StoreError, open_store
+from hltracker.store.postgres_store import PostgresStore
 from hltracker.store.queries import QUERIES
 
 T1 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -145,55 +147,49 @@ def s3() -> EngineResult:
     )
 
 
-def land(store: DuckDBStore, res: EngineResult, **kw):
+def land(store: Store, res: EngineResult, **kw):
     args = {"source": "test", "height": None, "extra": {}, "landed_at": LANDED, **kw}
     return store.land(res, **args)
 
 
 @pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "hltracker.duckdb"
+def url(new_store_url) -> str:
+    """A fresh, empty store on this test's backend (created by the first open)."""
+    return new_store_url()
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
+def store(new_store_url):
     """S1, S2 and S3 landed; shared by the tests that only read."""
-    with DuckDBStore(tmp_path_factory.mktemp("store") / "hltracker.duckdb") as opened:
+    with open_store(new_store_url("read")) as opened:
         for res in (s1(), s2(), s3()):
             land(opened, res)
         yield opened
 
 
-def contents(path: Path) -> dict[str, pl.DataFrame]:
-    """Every table of a closed store file, each sorted on all its columns."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
-        return {t: pl.from_arrow(con.sql(f"SELECT * FROM {t} ORDER BY ALL").to_arrow_table()) for t in tables}
-    finally:
-        con.close()
+contents = table_contents
 
 
-def assert_same_contents(before: dict[str, pl.DataFrame], after: dict[str, pl.DataFrame]) -> None:
-    assert before.keys() == after.keys()
-    for table in before:
-        assert before[table].equals(after[table]), table
-
-
-def series(store: DuckDBStore, name: str, **params) -> pl.DataFrame:
+def series(store: Store, name: str, **params) -> pl.DataFrame:
     return store.query(name, start=T1, end=T3, before=None, limit=1000, **params)
 
 
 # --- migrations and schema ---
 
 SQL_TYPES = {
-    pl.Int16: "SMALLINT", pl.Int32: "INTEGER", pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.String: "VARCHAR",
-    pl.Boolean: "BOOLEAN", UTC_MS: "TIMESTAMP WITH TIME ZONE",
+    "duckdb": {
+        pl.Int16: "SMALLINT", pl.Int32: "INTEGER", pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.String: "VARCHAR",
+        pl.Boolean: "BOOLEAN", UTC_MS: "TIMESTAMP WITH TIME ZONE",
+    },
+    "postgres": {
+        pl.Int16: "smallint", pl.Int32: "integer", pl.Int64: "bigint", pl.Float64: "double precision",
+        pl.String: "text", pl.Boolean: "boolean", UTC_MS: "timestamp with time zone",
+    },
 }
-KEY_TYPES = {"id": "BIGINT", "snapshot_id": "BIGINT", "taken_at": "TIMESTAMP WITH TIME ZONE"}
+KEY_TYPES = {"id": pl.Int64, "snapshot_id": pl.Int64, "taken_at": UTC_MS}
 
 
-def expected_columns(table: str) -> list[tuple[str, str]]:
+def expected_columns(table: str, backend: str) -> list[tuple[str, str]]:
     schema = MARKETS_SCHEMA if table == "markets" else OUTPUT_SCHEMAS[table]
     if table in SERIES_TABLES:
         keys = ["id", "snapshot_id", "taken_at"]
@@ -201,43 +197,90 @@ def expected_columns(table: str) -> list[tuple[str, str]]:
         keys = ["snapshot_id"]
     else:
         keys = ["snapshot_id", "taken_at"]
-    return [(k, KEY_TYPES[k]) for k in keys] + [(c, SQL_TYPES[t]) for c, t in schema.items()]
+    types = SQL_TYPES[backend]
+    return [(k, types[KEY_TYPES[k]]) for k in keys] + [(c, types[t]) for c, t in schema.items()]
 
 
-def test_every_frame_table_has_the_frame_columns_after_its_key_columns(path):
-    DuckDBStore(path).close()
-    con = duckdb.connect(str(path), read_only=True)
-    found: dict[str, list[tuple[str, str]]] = {}
-    for table, column, dtype in con.execute(
-        "SELECT table_name, column_name, data_type FROM information_schema.columns "
-        "ORDER BY table_name, ordinal_position"
-    ).fetchall():
-        found.setdefault(table, []).append((column, dtype))
-    con.close()
+def columns_of(url: str) -> dict[str, list[tuple[str, str, str | None]]]:
+    """table -> [(column, type, collation)] of the store's own tables."""
+    found: dict[str, list[tuple[str, str, str | None]]] = {}
+    if is_postgres(url):
+        import psycopg
+
+        with psycopg.connect(url) as con:
+            rows = con.execute(
+                "SELECT table_name, column_name, data_type, collation_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+            ).fetchall()
+    else:
+        import duckdb
+
+        con = duckdb.connect(url, read_only=True)
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type, NULL FROM information_schema.columns "
+            "ORDER BY table_name, ordinal_position"
+        ).fetchall()
+        con.close()
+    for table, column, dtype, collation in rows:
+        found.setdefault(table, []).append((column, dtype, collation))
+    return found
+
+
+def test_every_frame_table_has_the_frame_columns_after_its_key_columns(url, backend):
+    open_store(url).close()
+    found = columns_of(url)
     frame_tables = ["markets", *OUTPUT_SCHEMAS]
-    assert set(found) == {*frame_tables, "snapshots", "schema_migrations", "api_keys"}
+    assert set(found) == {*frame_tables, "snapshots", "schema_migrations", "api_keys", "coins"}
     for table in frame_tables:
-        assert found[table] == expected_columns(table), table
+        assert [(c, t) for c, t, _ in found[table]] == expected_columns(table, backend), table
 
 
-def test_migrations_are_applied_once_and_reopening_changes_nothing(path):
-    with DuckDBStore(path) as first:
+def test_postgres_text_sorts_by_code_point_whatever_the_locale(url, backend):
+    if backend != "postgres":
+        pytest.skip("PostgreSQL collations")
+    open_store(url).close()
+    text_columns = [
+        (table, column, collation) for table, columns in columns_of(url).items() if table != "schema_migrations"
+        for column, dtype, collation in columns if dtype == "text"
+    ]
+    assert text_columns and all(collation == "C" for _, _, collation in text_columns), text_columns
+
+
+MIGRATIONS = {"duckdb": ["initial", "coins"], "postgres": ["initial"]}
+
+
+def test_migrations_are_applied_once_and_reopening_changes_nothing(url, backend):
+    with open_store(url) as first:
         land(first, s1())
-    before = contents(path)
-    assert before["schema_migrations"]["version"].to_list() == [1]
-    assert before["schema_migrations"]["name"].to_list() == ["initial"]
-    with DuckDBStore(path) as again:
+    before = contents(url)
+    names = MIGRATIONS[backend]
+    assert before["schema_migrations"]["version"].to_list() == list(range(1, len(names) + 1))
+    assert before["schema_migrations"]["name"].to_list() == names
+    with open_store(url) as again:
         again.migrate()
-    assert_same_contents(before, contents(path))
+    assert_same_contents(before, contents(url))
 
 
-def test_a_database_newer_than_the_code_is_refused(path):
-    DuckDBStore(path).close()
-    con = duckdb.connect(str(path))
-    con.execute("INSERT INTO schema_migrations VALUES (99, 'future', now())")
-    con.close()
+def test_a_database_newer_than_the_code_is_refused(url):
+    open_store(url).close()
+    execute(url, "INSERT INTO schema_migrations VALUES (99, 'future', now())")
     with pytest.raises(StoreError, match="newer"):
-        DuckDBStore(path)
+        open_store(url)
+    with pytest.raises(StoreError, match="differ"):
+        open_store(url, read_only=True)
+
+
+def test_a_read_only_store_reads_but_refuses_to_migrate_or_write(url, backend):
+    if backend == "postgres":
+        with pytest.raises(StoreError, match="not an hltracker database"):
+            open_store(url, read_only=True)
+    with open_store(url) as store:
+        land(store, s1())
+    with open_store(url, read_only=True) as reader:
+        assert reader.last_snapshot().taken_at == T1
+        with pytest.raises(StoreError):
+            land(reader, s2())
+        assert reader.snapshot_count() == 1
 
 
 # --- landing ---
@@ -253,8 +296,8 @@ def test_landing_numbers_snapshots_and_records_them(store):
     assert store.has_snapshot(T2) and not store.has_snapshot(T2 + timedelta(seconds=1))
 
 
-def test_land_returns_the_snapshot_and_keeps_height_and_extra(path):
-    with DuckDBStore(path) as store:
+def test_land_returns_the_snapshot_and_keeps_height_and_extra(url):
+    with open_store(url) as store:
         info = land(store, s1(), source="simulator", height=123, extra={"seed": 7})
         assert info.snapshot_id == 1 and info.height == 123
         row = store.query("latest_snapshot").row(0, named=True)
@@ -281,61 +324,66 @@ def test_landed_rows_come_back_with_their_values_and_dtypes(store):
     assert markets["mid_price"][1] is None
 
 
-def test_relanding_a_landed_snapshot_changes_nothing(path):
-    with DuckDBStore(path) as store:
+def test_relanding_a_landed_snapshot_changes_nothing(url):
+    with open_store(url) as store:
         land(store, s1())
         land(store, s2())
-    before = contents(path)
-    with DuckDBStore(path) as store:
+    before = contents(url)
+    with open_store(url) as store:
         assert land(store, s2(), landed_at=LANDED + timedelta(days=1)) is None
         assert land(store, s1()) is None
-    assert_same_contents(before, contents(path))
+    assert_same_contents(before, contents(url))
 
 
-def test_a_snapshot_older_than_the_last_is_refused_and_changes_nothing(path):
-    with DuckDBStore(path) as store:
+def test_a_snapshot_older_than_the_last_is_refused_and_changes_nothing(url):
+    with open_store(url) as store:
         land(store, s1())
         land(store, s3())
-    before = contents(path)
-    with DuckDBStore(path) as store, pytest.raises(StoreError, match="older than the last"):
+    before = contents(url)
+    with open_store(url) as store, pytest.raises(StoreError, match="older than the last"):
         land(store, s2())
-    assert_same_contents(before, contents(path))
+    assert_same_contents(before, contents(url))
 
 
-def test_a_frame_with_a_wrong_schema_is_refused_before_anything_is_written(path):
-    with DuckDBStore(path) as store:
+def test_a_frame_with_a_wrong_schema_is_refused_before_anything_is_written(url):
+    with open_store(url) as store:
         land(store, s1())
-    before = contents(path)
+    before = contents(url)
     good = s2()
     wrong_type = good.wallets.with_columns(pl.col("count_open_positions").cast(pl.Int64))
     missing = good.heatmap_cells.drop("bias")
-    with DuckDBStore(path) as store:
+    beyond = good.open_positions.with_columns(pl.lit(2**62).cast(UTC_MS).alias("updated_at"))
+    with open_store(url) as store:
         for bad, message in (
             (replace(good, wallets=wrong_type), r"wallets\.count_open_positions: expected Int32"),
             (replace(good, heatmap_cells=missing), r"heatmap_cells: missing column 'bias'"),
+            (replace(good, open_positions=beyond), r"open_positions\.updated_at: 3 times outside the years 1 to 9999"),
         ):
             with pytest.raises(StoreError, match=message):
                 land(store, bad)
         assert store.snapshot_count() == 1
-    assert_same_contents(before, contents(path))
+    assert_same_contents(before, contents(url))
 
 
-def test_a_write_failing_midway_rolls_the_whole_snapshot_back(path):
-    with DuckDBStore(path) as store:
+def test_a_write_failing_midway_rolls_the_whole_snapshot_back(url):
+    with open_store(url) as store:
         land(store, s1())
-    before = contents(path)
+    before = contents(url)
     good = s2()
-    # open_positions is written after the series and after its own DELETE; DuckDB cannot hold this time
-    beyond_range = good.open_positions.with_columns(pl.lit(2**62).cast(UTC_MS).alias("updated_at"))
-    with DuckDBStore(path) as store, pytest.raises(StoreError, match="failed"):
-        land(store, replace(good, open_positions=beyond_range))
-    assert_same_contents(before, contents(path))
-    with DuckDBStore(path) as store:
+    # open_positions is written last, after the series and after its own DELETE: a constraint the
+    # frame passes (a null value) but the database refuses makes the landing fail midway
+    execute(url, "ALTER TABLE open_positions ALTER COLUMN value SET NOT NULL")
+    before = contents(url)
+    no_value = good.open_positions.with_columns(pl.lit(None, dtype=pl.Float64).alias("value"))
+    with open_store(url) as store, pytest.raises(StoreError, match="failed"):
+        land(store, replace(good, open_positions=no_value))
+    assert_same_contents(before, contents(url))
+    with open_store(url) as store:
         assert land(store, good).snapshot_id == 2  # nothing of the failed attempt is in the way
 
 
-def test_current_tables_hold_only_the_latest_snapshot(path):
-    with DuckDBStore(path) as store:
+def test_current_tables_hold_only_the_latest_snapshot(url):
+    with open_store(url) as store:
         land(store, s1())
         land(store, s2())
         cells = store.query("heatmap_cells", age_window="all")
@@ -346,33 +394,33 @@ def test_current_tables_hold_only_the_latest_snapshot(path):
         assert store.query("wallet", address=ADDR["c"])["size_segment_id"].to_list() == [2]
 
 
-def test_load_state_returns_the_last_snapshot_and_its_open_positions(path):
-    with DuckDBStore(path) as store:
+def test_load_state_returns_the_last_snapshot_and_its_open_positions(url):
+    with open_store(url) as store:
         assert store.load_state() is None
         land(store, s1())
         land(store, s2())
-    with DuckDBStore(path) as store:
+    with open_store(url) as store:
         state = store.load_state()
     assert state.taken_at == T2
     assert state.open_positions.schema == OPEN_POSITIONS_SCHEMA
     assert_frame_equal(state.open_positions, s2().open_positions)
 
 
-def test_a_closed_store_reopens_with_the_same_contents(path):
-    with DuckDBStore(path) as store:
+def test_a_closed_store_reopens_with_the_same_contents(url):
+    with open_store(url) as store:
         for res in (s1(), s2()):
             land(store, res)
         last, cells = store.last_snapshot(), store.query("heatmap_cells", age_window="all")
         btc = series(store, "coin_series", coin="BTC")
-    with DuckDBStore(path) as store:
+    with open_store(url) as store:
         assert store.last_snapshot() == last
         assert_frame_equal(store.query("heatmap_cells", age_window="all"), cells)
         assert_frame_equal(series(store, "coin_series", coin="BTC"), btc)
         assert land(store, s3()).snapshot_id == 3
 
 
-def test_reads_from_another_thread_see_what_was_landed(path):
-    with DuckDBStore(path) as store:
+def test_reads_from_another_thread_see_what_was_landed(url):
+    with open_store(url) as store:
         land(store, s1())
         found = []
         reader = threading.Thread(target=lambda: found.append(store.query("latest_snapshot")["snapshot_id"].item()))
@@ -453,9 +501,9 @@ def test_breakdowns_at_a_snapshot_list_every_cohort_and_bucket(store):
     assert store.query("segment_series_at", snapshot_id=99, age_window="all").height == 0
 
 
-def test_keyset_pages_return_every_row_once_newest_first(path):
+def test_keyset_pages_return_every_row_once_newest_first(url):
     times = [T1 + timedelta(minutes=20 * i) for i in range(10)]
-    with DuckDBStore(path) as store:
+    with open_store(url) as store:
         for i, at in enumerate(times):
             rows = [{"coin": "BTC", **figures(i, 1.0)}] if i % 3 else []  # every third snapshot: zero row
             land(store, result(at, general_series=[{"count": i}], coin_series=rows))
@@ -496,8 +544,8 @@ def test_snapshot_nearest_picks_the_closest_landed_snapshot(store):
 
 # --- current tables ---
 
-def test_current_queries_sort_as_the_api_lists(path):
-    with DuckDBStore(path) as store:
+def test_current_queries_sort_as_the_api_lists(url):
+    with open_store(url) as store:
         land(store, s1())
         assert store.query("heatmap_coins", age_window="all")["coin"].to_list() == ["BTC", "ETH"]
         assert store.query("heatmap_coins", age_window="24h").height == 0
@@ -514,7 +562,7 @@ def test_current_queries_sort_as_the_api_lists(path):
 
 # --- lifecycles ---
 
-def positions(store: DuckDBStore, **params) -> list[str]:
+def positions(store: Store, **params) -> list[str]:
     args = {
         "start": None, "end": None, "coin": None, "addresses": None, "open": None, "segment_id": None,
         "after_value": None, "after_id": None, "limit": 1000, **params,
@@ -591,8 +639,8 @@ def test_query_refuses_unknown_names_wrong_parameters_and_naive_times(store):
         store.query("snapshot_nearest", at=datetime(2026, 3, 1))
 
 
-def test_api_keys_are_added_listed_and_revoked(path):
-    with DuckDBStore(path) as store:
+def test_api_keys_are_added_listed_and_revoked(url):
+    with open_store(url) as store:
         store.add_api_key("h1", "laptop", T1)
         store.add_api_key("h2", "server", T2)
         with pytest.raises(StoreError, match="exists"):
@@ -611,7 +659,23 @@ def test_open_store_reads_paths_and_duckdb_urls_and_refuses_the_rest(tmp_path):
             assert store.path == str(file)
     with open_store(":memory:") as memory:
         assert memory.snapshot_count() == 0
-    with pytest.raises(StoreError, match="PostgreSQL backend not available"):
-        open_store("postgresql://user@localhost/hltracker")
     with pytest.raises(StoreError, match="unsupported"):
         open_store("mysql://localhost/x")
+
+
+def test_a_postgres_url_without_the_driver_says_how_to_install_it(monkeypatch):
+    monkeypatch.delitem(sys.modules, "hltracker.store.postgres_store")  # imported again, without psycopg:
+    for module in ("psycopg", "psycopg_pool"):
+        monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed
+    with pytest.raises(StoreError, match=re.escape("pip install 'hltracker[postgres]'")):
+        open_store("postgresql://hltracker@127.0.0.1/hltracker")
+
+
+def test_an_unreachable_postgres_server_is_a_clear_store_error():
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://hltracker:secret@127.0.0.1:{port}/hltracker?connect_timeout=2"
+    with pytest.raises(StoreError, match="cannot connect to PostgreSQL") as raised:
+        PostgresStore(url, connect_timeout=3)
+    assert "secret" not in str(raised.value)  # the password stays out of messages and logs

@@ -111,9 +111,10 @@ def _openapi(app: FastAPI) -> dict:
 def app_from_env() -> FastAPI:
     """The app for `uvicorn --factory` and `hltracker serve` workers: settings from HLTRACKER_* variables.
 
-    A DuckDB store is opened read-only so several workers can share the file (DuckDB allows one writer
-    process; ingest into DuckDB happens in-process, as `hltracker demo` does).
+    The store is opened read-only: several workers share a DuckDB file (DuckDB allows one writer
+    process; ingest into DuckDB happens in-process, as `hltracker demo` does), and over PostgreSQL each
+    worker has a pool of `HLTRACKER_DB_POOL_SIZE` connections while a separate `hltracker ingest` writes.
     """
     settings = Settings.from_env()
-    store = open_store(settings.database, read_only=True)
+    store = open_store(settings.database, read_only=True, pool_size=settings.db_pool_size)
     return create_app(store, settings, close_store=True)

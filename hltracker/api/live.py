@@ -1,7 +1,9 @@
 """What the server knows about the latest landed snapshot, and the responses cached for it.
 
-`SnapshotWatcher` polls the store (every `poll_seconds`, in a daemon thread) for the last landed
-snapshot; an in-process ingester calls `refresh()` right after landing. When the snapshot changes, the
+`SnapshotWatcher` looks at the store for the last landed snapshot in a daemon thread: at once when the
+store hears a landing (PostgreSQL LISTEN/NOTIFY, `Store.wait_for_landing`), and every `poll_seconds`
+in any case (DuckDB, or a lost notification connection); an in-process ingester calls `refresh()`
+right after landing. When the snapshot changes, the
 watcher reloads the coin names and drops every cached response, so a response is cached exactly until
 the next snapshot lands. It also reloads the API keys (`KeyRing`) on each poll.
 """
@@ -107,8 +109,11 @@ class SnapshotWatcher:
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
+        while not self._stop.is_set():
             try:
+                self.store.wait_for_landing(self.poll_seconds)
+                if self._stop.is_set():
+                    break
                 self.refresh()
                 self.keys.reload()
             except Exception:  # a store hiccup must not kill the watcher; the next poll retries

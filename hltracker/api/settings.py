@@ -2,7 +2,8 @@
 
 | variable | default | meaning |
 |---|---|---|
-| `HLTRACKER_DATABASE_URL` | `./hltracker.duckdb` | the store (DuckDB path or URL) |
+| `HLTRACKER_DATABASE_URL` | `./hltracker.duckdb` | the store: a DuckDB path or `duckdb://` URL, or `postgresql://...` |
+| `HLTRACKER_DB_POOL_SIZE` | `10` | PostgreSQL connections per process at most |
 | `HLTRACKER_SECRET` | random per process | signs cursors and download URLs (set it to keep them across restarts) |
 | `HLTRACKER_RATE_LIMIT` | `1000` | requests per minute per API key; `0` turns the limit off |
 | `HLTRACKER_DOWNLOAD_TTL` | `120` | seconds a signed download URL stays valid |
@@ -34,6 +35,7 @@ class Settings:
     download_ttl_seconds: float = 120.0
     export_dir: Path | None = None
     poll_seconds: float = 1.0
+    db_pool_size: int = 10
     snapshot_interval_seconds: float | None = None
 
     def resolved_export_dir(self) -> Path:
@@ -51,6 +53,7 @@ class Settings:
             "HLTRACKER_RATE_LIMIT": ("rate_limit_per_minute", int),
             "HLTRACKER_DOWNLOAD_TTL": ("download_ttl_seconds", float),
             "HLTRACKER_POLL_SECONDS": ("poll_seconds", float),
+            "HLTRACKER_DB_POOL_SIZE": ("db_pool_size", int),
             "HLTRACKER_SNAPSHOT_INTERVAL": ("snapshot_interval_seconds", float),
         }
         for var, (name, kind) in numbers.items():

@@ -41,6 +41,9 @@ class SnapshotInfo:
 class Store(Protocol):
     """A database holding landed snapshots. Timestamps in and out are timezone-aware UTC datetimes."""
 
+    backend: str  # "duckdb" or "postgres": the migrations folder
+    read_only: bool
+
     def migrate(self) -> None:
         """Apply the migrations not applied yet (the constructor calls it)."""
 
@@ -57,6 +60,10 @@ class Store(Protocol):
         """The earliest landed snapshot, of `source` when given."""
 
     def has_snapshot(self, taken_at: datetime) -> bool: ...
+
+    def wait_for_landing(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds; True as soon as another process lands a snapshot. Backends that
+        cannot hear that (DuckDB: one process writes) sleep out the timeout and return False."""
 
     def snapshot_count(self) -> int: ...
 

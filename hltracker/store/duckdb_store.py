@@ -10,8 +10,8 @@ The session time zone is UTC, and every timestamp read comes back as Polars Date
 from __future__ import annotations
 
 import json
-import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -22,23 +22,21 @@ from typing import Any, Self
 import duckdb
 import polars as pl
 
-from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, SERIES_TABLES, EngineResult, EngineState
+from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, EngineResult, EngineState
 from hltracker.model.schemas import UTC_MS
 from hltracker.store.base import SnapshotInfo, StoreError
+from hltracker.store.checks import check_frames, query_sql, to_ms, utc, utc_ms
 from hltracker.store.layout import (
     APPENDED_TABLES,
-    FILLED_ROW_OFFSET,
     FRAME_TABLES,
+    REGISTER_COINS,
     REPLACED_TABLES,
     ROW_ID_BASE,
-    frame_problems,
     key_columns,
     table_columns,
 )
 from hltracker.store.migrations import migrations
-from hltracker.store.queries import QUERIES
 
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _SNAPSHOT_INFO = "snapshot_id, taken_at, source, height, landed_at, position_count, wallet_count"
 _LANDING_VIEW = "_hltracker_landing"
 
@@ -61,7 +59,7 @@ class DuckDBStore:
             hint = ("; DuckDB allows one process to write a file: stop the other hltracker process using it, "
                     "or use PostgreSQL") if "lock" in str(exc).lower() else ""
             raise StoreError(f"cannot open DuckDB database {self.path!r}: {exc}{hint}") from exc
-        _use_utc(self._con)
+        _useutc(self._con)
         self._write_lock = threading.Lock()
         self._readers = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -133,11 +131,16 @@ class DuckDBStore:
         )
 
     def has_snapshot(self, taken_at: datetime) -> bool:
-        at = _to_ms(_utc(taken_at, "taken_at"))
+        at = to_ms(utc(taken_at, "taken_at"))
         return bool(_first(self._reader(), "SELECT COUNT(*) FROM snapshots WHERE taken_at = $at", at=at)[0])
 
     def snapshot_count(self) -> int:
         return _first(self._reader(), "SELECT COUNT(*) FROM snapshots")[0]
+
+    def wait_for_landing(self, timeout: float) -> bool:
+        """DuckDB has no notifications (and only this process can write the file): sleep, return False."""
+        time.sleep(timeout)
+        return False
 
     # --- writes ---
 
@@ -145,9 +148,9 @@ class DuckDBStore:
         self, result: EngineResult, *, source: str, height: int | None, extra: dict[str, Any], landed_at: datetime
     ) -> SnapshotInfo | None:
         """Write one snapshot's frames in one transaction; see `Store.land` for the contract."""
-        taken_at = _to_ms(_utc(result.taken_at, "result.taken_at"))
+        taken_at = to_ms(utc(result.taken_at, "result.taken_at"))
         frames = result.frames()
-        _check_frames(frames)
+        check_frames(frames)
         with self._write_lock, self._transaction():
             if _first(self._con, "SELECT 1 FROM snapshots WHERE taken_at = $at", at=taken_at):
                 return None
@@ -162,7 +165,7 @@ class DuckDBStore:
                 taken_at=taken_at,
                 source=source,
                 height=height,
-                landed_at=_utc(landed_at, "landed_at"),
+                landed_at=utc(landed_at, "landed_at"),
                 position_count=frames["open_positions"].height,
                 wallet_count=frames["wallets"].height,
             )
@@ -180,6 +183,7 @@ class DuckDBStore:
             )
             for table in APPENDED_TABLES:
                 self._insert(table, frames[table], info)
+            self._con.execute(REGISTER_COINS, {"snapshot_id": info.snapshot_id})
             for table in REPLACED_TABLES:
                 self._con.execute(f"DELETE FROM {table}")
                 self._insert(table, frames[table], info)
@@ -232,19 +236,12 @@ class DuckDBStore:
 
     def query(self, name: str, **params: Any) -> pl.DataFrame:
         """Run the named query of `queries.QUERIES` with exactly the parameters it names."""
-        sql = QUERIES.get(name)
-        if sql is None:
-            raise StoreError(f"unknown query {name!r}")
-        wanted = set(_PARAM.findall(sql))
-        if wanted != set(params):
-            missing, unknown = sorted(wanted - set(params)), sorted(set(params) - wanted)
-            raise StoreError(f"query {name!r}: missing parameters {missing}, unknown parameters {unknown}")
-        bound = {k: _utc(v, k) if isinstance(v, datetime) else v for k, v in params.items()}
+        sql, bound = query_sql(name, params)
         try:
             frame = self._reader().sql(sql, params=bound).pl()
         except duckdb.Error as exc:
             raise StoreError(f"query {name!r} failed: {exc}") from exc
-        return _utc_ms(frame)
+        return utc_ms(frame)
 
     def _snapshot_info(self, sql: str, **params: Any) -> SnapshotInfo | None:
         row = _first(self._reader(), sql, **params)
@@ -261,7 +258,7 @@ class DuckDBStore:
         cursor = getattr(self._readers, "cursor", None)
         if cursor is None:
             cursor = self._con.cursor()
-            _use_utc(cursor)
+            _useutc(cursor)
             self._readers.cursor = cursor
             with self._cursors_lock:
                 self._cursors.append(cursor)
@@ -274,7 +271,7 @@ class DuckDBStore:
             try:
                 self._con.execute(
                     "INSERT INTO api_keys (key_hash, name, created_at) VALUES ($key_hash, $name, $created_at)",
-                    {"key_hash": key_hash, "name": name, "created_at": _utc(created_at, "created_at")},
+                    {"key_hash": key_hash, "name": name, "created_at": utc(created_at, "created_at")},
                 )
             except duckdb.ConstraintException as exc:
                 raise StoreError("an API key with this hash exists already") from exc
@@ -287,24 +284,9 @@ class DuckDBStore:
             revoked = self._con.execute(
                 "UPDATE api_keys SET revoked_at = $at WHERE key_hash = $key_hash AND revoked_at IS NULL "
                 "RETURNING key_hash",
-                {"at": _utc(at, "at"), "key_hash": key_hash},
+                {"at": utc(at, "at"), "key_hash": key_hash},
             ).fetchall()
         return bool(revoked)
-
-
-def _check_frames(frames: dict[str, pl.DataFrame]) -> None:
-    """Refuse the whole result, before any write, if any frame is not what its table holds."""
-    problems = []
-    for table in FRAME_TABLES:
-        frame = frames.get(table)
-        if frame is None:
-            problems.append(f"{table}: missing frame")
-            continue
-        problems += frame_problems(table, frame)
-        if table in SERIES_TABLES and frame.height > FILLED_ROW_OFFSET:
-            problems.append(f"{table}: {frame.height} rows, at most {FILLED_ROW_OFFSET} fit in one snapshot's ids")
-    if problems:
-        raise StoreError("refused engine result: " + "; ".join(problems))
 
 
 def _first(con: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> tuple | None:
@@ -317,26 +299,5 @@ def _first(con: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> tuple | N
     return frame.row(0) if frame.height else None
 
 
-def _use_utc(con: duckdb.DuckDBPyConnection) -> None:
+def _useutc(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET TimeZone = 'UTC'")
-
-
-def _utc(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise StoreError(f"{name} must be a timezone-aware datetime, got {value!r}")
-    return value.astimezone(UTC)
-
-
-def _to_ms(value: datetime) -> datetime:
-    """Snapshot times are kept to the millisecond, as the model's Datetime("ms") columns hold them."""
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
-
-
-def _utc_ms(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every timestamp column as Datetime("ms", "UTC"), the unit and zone of the model's frames."""
-    casts = [
-        pl.col(name).dt.convert_time_zone("UTC").dt.cast_time_unit("ms")
-        for name, dtype in frame.schema.items()
-        if isinstance(dtype, pl.Datetime)
-    ]
-    return frame.with_columns(casts) if casts else frame

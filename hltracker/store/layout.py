@@ -34,6 +34,12 @@ APPENDED_TABLES: tuple[str, ...] = ("markets", *SERIES_TABLES, "closed_positions
 REPLACED_TABLES: tuple[str, ...] = CURRENT_TABLES
 
 
+# Run by both backends inside the landing transaction, after the snapshot's markets are written.
+REGISTER_COINS = """INSERT INTO coins (coin, dex, first_snapshot_id)
+SELECT coin, MIN(dex), $snapshot_id FROM markets WHERE snapshot_id = $snapshot_id AND coin IS NOT NULL GROUP BY coin
+ON CONFLICT (coin) DO NOTHING"""
+
+
 def key_columns(table: str) -> tuple[str, ...]:
     """The columns the store adds in front of the frame's columns in `table`."""
     if table in SERIES_TABLES:

@@ -3,7 +3,8 @@
 `QUERIES[name]` is SQL with `$name` parameters (DuckDB's native named parameters; the PostgreSQL
 backend translates them). Each query's first line is a `--` comment saying what it returns. Every
 parameter a query names must be passed; optional filters are passed as None and the SQL reads
-`$x IS NULL OR ...`. Timestamps are timezone-aware UTC.
+`CAST($x AS <type>) IS NULL OR ...` (PostgreSQL cannot tell the type of a bare `$x IS NULL`).
+Timestamps are timezone-aware UTC.
 
 Conventions:
 - Time series come newest first, one row per snapshot, keyset-paginated on `taken_at`:
@@ -252,7 +253,7 @@ SELECT * FROM open_positions WHERE coin = $coin ORDER BY value DESC, id""",
     "wallet": """-- one wallet's current profile (none when unknown)
 SELECT * FROM wallets WHERE address = $address""",
     "coins_known": """-- every coin any stored snapshot listed, with its dex (the API resolves coin names against it)
-SELECT DISTINCT coin, dex FROM markets ORDER BY coin""",
+SELECT coin, dex FROM coins ORDER BY coin""",
     "recent_snapshots": f"""-- the last `limit` snapshots, newest first (snapshot cadence for the state status)
 SELECT {_SNAPSHOT_COLUMNS} FROM snapshots ORDER BY snapshot_id DESC LIMIT $limit""",
     # --- lifecycles: the `positions_by_<column>_<order>` family below ---
@@ -305,13 +306,14 @@ SELECT {_LIFECYCLE_COLUMNS} FROM (
     SELECT {_POSITION_COLUMNS}, close_time, closed_by_liquidation
     FROM closed_positions
 ) p
-WHERE ($end IS NULL OR p.open_time <= $end)
-    AND ($start IS NULL OR p.close_time IS NULL OR p.close_time >= $start)
-    AND ($coin IS NULL OR p.coin = $coin)
-    AND ($addresses IS NULL OR p.address = ANY($addresses))
-    AND ($open IS NULL OR (p.close_time IS NULL) = $open)
-    AND ($segment_id IS NULL OR p.size_segment_id = $segment_id OR p.pnl_segment_id = $segment_id)
-    AND ($after_id IS NULL OR p.{column} {op} $after_value OR (p.{column} = $after_value AND p.id {op} $after_id))
+WHERE (CAST($end AS TIMESTAMPTZ) IS NULL OR p.open_time <= $end)
+    AND (CAST($start AS TIMESTAMPTZ) IS NULL OR p.close_time IS NULL OR p.close_time >= $start)
+    AND (CAST($coin AS VARCHAR) IS NULL OR p.coin = $coin)
+    AND (CAST($addresses AS VARCHAR[]) IS NULL OR p.address = ANY($addresses))
+    AND (CAST($open AS BOOLEAN) IS NULL OR (p.close_time IS NULL) = $open)
+    AND (CAST($segment_id AS SMALLINT) IS NULL OR p.size_segment_id = $segment_id OR p.pnl_segment_id = $segment_id)
+    AND (CAST($after_id AS VARCHAR) IS NULL OR p.{column} {op} $after_value
+         OR (p.{column} = $after_value AND p.id {op} $after_id))
 ORDER BY p.{column} {direction.upper()}, p.id {direction.upper()}
 LIMIT $limit"""
 

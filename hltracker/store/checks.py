@@ -1,0 +1,84 @@
+"""The checks every backend runs before it touches the database, and the time conversions they share.
+
+- `check_frames`: a whole engine result against the tables it lands in (refused whole, nothing written);
+- `query_sql`: a named query and exactly the parameters it names;
+- `utc`, `to_ms`, `utc_ms`: timestamps in and out are timezone-aware UTC, kept to the millisecond.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from hltracker.model.outputs import SERIES_TABLES
+from hltracker.store.base import StoreError
+from hltracker.store.layout import FILLED_ROW_OFFSET, FRAME_TABLES, frame_problems
+from hltracker.store.queries import QUERIES
+
+PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def check_frames(frames: dict[str, pl.DataFrame]) -> None:
+    """Refuse the whole result, before any write, if any frame is not what its table holds."""
+    problems = []
+    for table in FRAME_TABLES:
+        frame = frames.get(table)
+        if frame is None:
+            problems.append(f"{table}: missing frame")
+            continue
+        problems += frame_problems(table, frame) or _time_range_problems(table, frame)
+        if table in SERIES_TABLES and frame.height > FILLED_ROW_OFFSET:
+            problems.append(f"{table}: {frame.height} rows, at most {FILLED_ROW_OFFSET} fit in one snapshot's ids")
+    if problems:
+        raise StoreError("refused engine result: " + "; ".join(problems))
+
+
+# Times the API can write as ISO 8601 (four-digit years); both databases hold them.
+EARLIEST, LATEST = datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+
+
+def _time_range_problems(table: str, frame: pl.DataFrame) -> list[str]:
+    problems = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime) and frame.height:
+            outside = frame.select(((pl.col(name) < EARLIEST) | (pl.col(name) > LATEST)).sum()).item()
+            if outside:
+                problems.append(f"{table}.{name}: {outside} times outside the years 1 to 9999")
+    return problems
+
+
+def query_sql(name: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The SQL of query `name` and its parameters with times made UTC; StoreError for an unknown name, a
+    missing or unknown parameter, or a naive datetime."""
+    sql = QUERIES.get(name)
+    if sql is None:
+        raise StoreError(f"unknown query {name!r}")
+    wanted = set(PARAM.findall(sql))
+    if wanted != set(params):
+        missing, unknown = sorted(wanted - set(params)), sorted(set(params) - wanted)
+        raise StoreError(f"query {name!r}: missing parameters {missing}, unknown parameters {unknown}")
+    return sql, {k: utc(v, k) if isinstance(v, datetime) else v for k, v in params.items()}
+
+
+def utc(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise StoreError(f"{name} must be a timezone-aware datetime, got {value!r}")
+    return value.astimezone(UTC)
+
+
+def to_ms(value: datetime) -> datetime:
+    """Snapshot times are kept to the millisecond, as the model's Datetime("ms") columns hold them."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def utc_ms(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every timestamp column as Datetime("ms", "UTC"), the unit and zone of the model's frames."""
+    casts = [
+        pl.col(name).dt.convert_time_zone("UTC").dt.cast_time_unit("ms")
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime)
+    ]
+    return frame.with_columns(casts) if casts else frame

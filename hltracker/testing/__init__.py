@@ -1,0 +1,1 @@
+"""Support for the test suite and the benchmark scripts: a throwaway PostgreSQL server."""
