@@ -86,15 +86,28 @@ def copy_store(url: str, name: str, request) -> str:
     return str(path)
 
 
+_landed_templates: dict[str, str] = {}
+
+
+def landed_template(backend: str, request) -> str:
+    """Two days of hourly `small` snapshots on `backend`, landed once per session and never opened again
+    (the template every copy is made from)."""
+    if backend not in _landed_templates:
+        if backend == "postgres":
+            url = request.getfixturevalue("postgres_server").create_database("landed")
+        else:
+            url = str(request.getfixturevalue("tmp_path_factory").mktemp("landed") / "landed.duckdb")
+        src = SimulatorSource(profile="small", seed=0, steps=HISTORY_STEPS, step=HISTORY_STEP, start=HISTORY_START)
+        with open_store(url) as store:
+            report = Ingestor(store).ingest(src.snapshots())
+        assert report.landed == HISTORY_STEPS + 1 and not report.rejected
+        _landed_templates[backend] = url
+    return _landed_templates[backend]
+
+
 @pytest.fixture(scope="session")
-def landed_template_url(new_store_url) -> str:
-    """Two days of hourly `small` snapshots, never opened again after landing (the copies' template)."""
-    url = new_store_url("landed")
-    src = SimulatorSource(profile="small", seed=0, steps=HISTORY_STEPS, step=HISTORY_STEP, start=HISTORY_START)
-    with open_store(url) as store:
-        report = Ingestor(store).ingest(src.snapshots())
-    assert report.landed == HISTORY_STEPS + 1 and not report.rejected
-    return url
+def landed_template_url(backend, request) -> str:
+    return landed_template(backend, request)
 
 
 @pytest.fixture(scope="session")

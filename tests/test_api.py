@@ -49,7 +49,7 @@ def test_a_revoked_key_stops_working_and_keys_are_stored_hashed(store_copy):
     key = new_key()
     store.add_api_key(hash_key(key), "to-revoke", datetime.now(UTC))
     assert key not in str(store.api_keys().to_dicts())  # only the hash is kept
-    app = create_app(store, Settings(database=str(store_copy)), poll=False)
+    app = create_app(store, Settings(database=store_copy), poll=False)
     with serve_app(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as c:
         assert c.get(f"{P}/segments").status_code == 200
         assert store.revoke_api_key(hash_key(key), datetime.now(UTC))
@@ -62,7 +62,7 @@ def test_the_rate_limit_answers_429_with_retry_after(store_copy):
     store = open_store(store_copy)
     key = new_key()
     store.add_api_key(hash_key(key), "limited", datetime.now(UTC))
-    app = create_app(store, Settings(database=str(store_copy), rate_limit_per_minute=3), poll=False)
+    app = create_app(store, Settings(database=store_copy, rate_limit_per_minute=3), poll=False)
     with serve_app(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as c:
         assert [c.get(f"{P}/segments").status_code for _ in range(3)] == [200, 200, 200]
         r = c.get(f"{P}/segments")
@@ -236,7 +236,7 @@ def test_downloads_redirect_to_a_signed_url_that_expires(store_copy, tmp_path):
     store = open_store(store_copy)
     key = new_key()
     store.add_api_key(hash_key(key), "dl", datetime.now(UTC))
-    app = create_app(store, Settings(database=str(store_copy), download_ttl_seconds=1.0,
+    app = create_app(store, Settings(database=store_copy, download_ttl_seconds=1.0,
                                      export_dir=tmp_path / "exports"), poll=False)
     with serve_app(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as c:
         r = c.get(f"{P}/exports/coins/btc/position-breakdown-by-size")
@@ -303,7 +303,7 @@ def test_responses_are_cached_until_the_next_snapshot_lands(store_copy):
     store = open_store(store_copy)
     key = new_key()
     store.add_api_key(hash_key(key), "cache", datetime.now(UTC))
-    app = create_app(store, Settings(database=str(store_copy)), poll=False)
+    app = create_app(store, Settings(database=store_copy), poll=False)
     ctx = app.state.ctx
     with serve_app(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as c:
         first = c.get(f"{P}/positions/coins")
@@ -420,11 +420,12 @@ def test_state_status_and_health_report_the_latest_snapshot(api):
     assert health["snapshotId"] == HISTORY_STEPS + 1 and health["lagSeconds"] > 0
 
 
-def test_an_empty_store_answers_503_until_the_first_snapshot(tmp_path):
-    store = open_store(tmp_path / "empty.duckdb")
+def test_an_empty_store_answers_503_until_the_first_snapshot(new_store_url):
+    url = new_store_url("empty")
+    store = open_store(url)
     key = new_key()
     store.add_api_key(hash_key(key), "k", datetime.now(UTC))
-    app = create_app(store, Settings(database=str(tmp_path / "empty.duckdb")), poll=False)
+    app = create_app(store, Settings(database=url), poll=False)
     with serve_app(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as c:
         _nest(c.get(f"{P}/positions/coins"), 503)
         assert c.get(f"{P}/health").json()["status"] == "empty"

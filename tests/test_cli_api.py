@@ -52,24 +52,24 @@ def _stop(proc: subprocess.Popen) -> str:
 
 
 def test_keys_create_list_revoke(store_copy):
-    created = runner.invoke(app, ["keys", "create", "--name", "laptop", "--database", str(store_copy)])
+    created = runner.invoke(app, ["keys", "create", "--name", "laptop", "--database", store_copy])
     assert created.exit_code == 0, created.output
     key = re.search(r"hlt_[A-Za-z0-9_-]{43}", created.output).group(0)
-    listed = runner.invoke(app, ["keys", "list", "--database", str(store_copy)])
+    listed = runner.invoke(app, ["keys", "list", "--database", store_copy])
     assert "laptop" in listed.output and key not in listed.output
-    short = runner.invoke(app, ["keys", "revoke", "abc", "--database", str(store_copy)])
+    short = runner.invoke(app, ["keys", "revoke", "abc", "--database", store_copy])
     assert short.exit_code != 0
-    revoked = runner.invoke(app, ["keys", "revoke", key, "--database", str(store_copy)])
+    revoked = runner.invoke(app, ["keys", "revoke", key, "--database", store_copy])
     assert revoked.exit_code == 0 and "revoked" in revoked.output
-    again = runner.invoke(app, ["keys", "revoke", key, "--database", str(store_copy)])
+    again = runner.invoke(app, ["keys", "revoke", key, "--database", store_copy])
     assert again.exit_code == 1 and "already" in again.output
 
 
 def test_serve_runs_workers_over_a_filled_store(store_copy):
-    created = runner.invoke(app, ["keys", "create", "--database", str(store_copy)])
+    created = runner.invoke(app, ["keys", "create", "--database", store_copy])
     key = re.search(r"hlt_[A-Za-z0-9_-]{43}", created.output).group(0)
     port = free_port()
-    proc = _cli("serve", "--database", str(store_copy), "--port", str(port), "--workers", "2")
+    proc = _cli("serve", "--database", store_copy, "--port", str(port), "--workers", "2")
     try:
         headers = {"Authorization": f"Bearer {key}"}
         coins = _wait_ok(f"http://127.0.0.1:{port}{P}/positions/coins", headers).json()

@@ -45,8 +45,8 @@ AGE_SUFFIXES = ("", "-24h", "-7d", "-30d")
 
 
 @pytest.fixture(scope="module")
-def store(landed_store_path):
-    with open_store(landed_store_path) as s:
+def store(landed_store_url):
+    with open_store(landed_store_url, read_only=True) as s:
         yield s
 
 
