@@ -1,0 +1,137 @@
+"""Production serving over PostgreSQL, as its operator runs it: `hltracker ingest --follow` in one process,
+`hltracker serve --workers 2` in another, both against one database of a throwaway server.
+
+- the workers answer while ingest lands snapshots (no error, ever);
+- every worker serves a new snapshot within a few seconds of its landing although their polling
+  interval is 60 s: they hear the landing through LISTEN/NOTIFY and drop their cached responses;
+- the store hears a landing made through another connection (`wait_for_landing`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from conftest import free_port
+
+from hltracker.ingest import Ingestor
+from hltracker.sources.simulator import SimulatorSource
+from hltracker.store import open_store
+
+P = "/api/external"
+START = "2026-11-20T00:00:00Z"
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.Popen:
+    full_env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env.pop("HLTRACKER_DATABASE_URL", None)
+    return subprocess.Popen([sys.executable, "-m", "hltracker.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=full_env)
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
+def _snapshot_ids(base: str, headers: dict, n: int) -> list[int]:
+    """`n` requests on fresh connections (so both workers take some), each one's X-Snapshot-Id."""
+    ids = []
+    for _ in range(n):
+        r = httpx.get(f"{base}{P}/positions/coins", headers=headers, timeout=30)
+        assert r.status_code == 200, r.text
+        ids.append(int(r.headers["x-snapshot-id"]))
+    return ids
+
+
+def test_two_workers_serve_while_a_separate_ingest_lands_snapshots(postgres_server):
+    url = postgres_server.create_database("production")
+    backfill = _cli("ingest", "--profile", "small", "--start", START, "--days", "0.05", "--database", url)
+    out = backfill.communicate(timeout=300)[0]
+    assert backfill.returncode == 0, out
+    keys = _cli("keys", "create", "--database", url)
+    key = re.search(r"hlt_[A-Za-z0-9_-]{43}", keys.communicate(timeout=60)[0]).group(0)
+    headers = {"Authorization": f"Bearer {key}"}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    serve = _cli("serve", "--database", url, "--port", str(port), "--workers", "2",
+                 env={"HLTRACKER_POLL_SECONDS": "60", "HLTRACKER_RATE_LIMIT": "0"})
+    ingest = None
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}{P}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and serve.poll() is None, "serve did not start"
+            time.sleep(0.2)
+        with open_store(url, read_only=True) as store:
+            first = store.last_snapshot().snapshot_id
+            assert set(_snapshot_ids(base, headers, 10)) == {first}
+
+            ingest = _cli("ingest", "--profile", "small", "--start", START, "--follow", "--interval", "1",
+                          "--database", url)
+            seen: set[int] = set()
+            until = time.monotonic() + 8
+            while time.monotonic() < until:  # requests all along the landings: every one answers 200
+                seen |= set(_snapshot_ids(base, headers, 5))
+                for path in ("/positions/heatmap", "/segments/1/summary", "/position-metrics/general"):
+                    r = httpx.get(f"{base}{P}{path}", headers=headers, timeout=30)
+                    assert r.status_code == 200, (path, r.text)
+            ingest_out = _stop(ingest)
+            assert "Traceback" not in ingest_out, ingest_out
+            last = store.last_snapshot().snapshot_id
+        assert last >= first + 4, f"ingest landed only {last - first} snapshots in 8 s"
+        assert len(seen) >= 3, f"the workers served only snapshots {sorted(seen)} while {first}..{last} landed"
+        # every worker moved to the last snapshot long before its 60 s poll: it heard the NOTIFY
+        deadline = time.monotonic() + 5
+        while set(ids := _snapshot_ids(base, headers, 20)) != {last}:
+            assert time.monotonic() < deadline, f"workers still serve {sorted(set(ids))}, last landed {last}"
+            time.sleep(0.2)
+    finally:
+        if ingest is not None:
+            _stop(ingest)
+        serve_out = _stop(serve)
+    assert "Traceback" not in serve_out, serve_out
+
+
+def test_the_store_hears_a_landing_made_by_another_connection(postgres_server):
+    url = postgres_server.create_database("notify")
+    source = SimulatorSource(profile="small", seed=1, steps=1, step=timedelta(hours=1),
+                             start=datetime(2026, 11, 18, tzinfo=UTC))
+    snapshots = list(source.snapshots())
+    with open_store(url) as writer, open_store(url, read_only=True) as reader:
+        Ingestor(writer).ingest(snapshots[:1])
+        assert not reader.wait_for_landing(0.3)  # nothing new: waits out the timeout
+        heard: list[tuple[bool, float]] = []
+        started = time.monotonic()
+        listening = threading.Thread(target=lambda: heard.append((reader.wait_for_landing(30),
+                                                                   time.monotonic() - started)))
+        listening.start()
+        time.sleep(0.5)  # the listener is waiting before the landing commits
+        Ingestor(writer).ingest(snapshots[1:])
+        listening.join(timeout=40)
+    assert heard and heard[0][0], "the landing was not heard (wait_for_landing waited out its 30 s)"
+
+
+def test_serve_refuses_a_postgres_database_that_was_never_migrated(postgres_server):
+    url = postgres_server.create_database("unmigrated")
+    proc = _cli("serve", "--database", url, "--port", str(free_port()), "--workers", "2")
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode != 0
+    assert "not an hltracker database" in out and "hltracker ingest" in out, out
