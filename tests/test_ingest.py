@@ -1,4 +1,5 @@
-"""Ingest end to end: simulator and snapshot files into a real DuckDB file, through the real CLI.
+"""Ingest end to end: simulator and snapshot files into a real store, through the real CLI, on both
+backends (a DuckDB file and a PostgreSQL database of a throwaway server).
 
 - re-ingesting lands nothing new (and leaves every table as it was);
 - a malformed snapshot is rejected with its reason, nothing of it lands, the next one is taken;
@@ -14,13 +15,12 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stores import table_contents
 
 from hltracker.engine import next_state, run
 from hltracker.ingest import Ingestor, paced, simulator_start
@@ -39,23 +39,12 @@ def _snapshots(seed: int = 5, steps: int = 3) -> tuple[Snapshot, ...]:
     return tuple(SimulatorSource("small", seed=seed, steps=steps).snapshots())
 
 
-def _tables(path: Path) -> dict[str, pl.DataFrame]:
+def _tables(url: str) -> dict[str, pl.DataFrame]:
     """Every table's full contents in a canonical order (`landed_at` is wall-clock, so left out)."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
-        out = {}
-        for name in sorted(names):
-            frame = con.sql(f'SELECT * FROM "{name}"').pl()
-            frame = frame.drop([c for c in ("landed_at", "applied_at") if c in frame.columns])
-            out[name] = frame.sort(frame.columns) if frame.height else frame
-        return out
-    finally:
-        con.close()
+    return table_contents(url, drop_wall_clock=True)
 
 
-def _assert_same_store(a: Path, b: Path) -> None:
+def _assert_same_store(a: str, b: str) -> None:
     left, right = _tables(a), _tables(b)
     assert left.keys() == right.keys()
     for name in left:
@@ -68,8 +57,8 @@ def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
                           timeout=600, env=env, **kw)
 
 
-def test_ingest_lands_each_snapshot_once_and_reingest_changes_nothing(tmp_path):
-    db = tmp_path / "store.duckdb"
+def test_ingest_lands_each_snapshot_once_and_reingest_changes_nothing(new_store_url):
+    db = new_store_url()
     with open_store(db) as store:
         report = Ingestor(store, clock=lambda: LANDED).ingest(_snapshots())
         assert (report.landed, report.skipped, report.rejected) == (4, 0, [])
@@ -88,10 +77,9 @@ def test_ingest_lands_each_snapshot_once_and_reingest_changes_nothing(tmp_path):
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                 HealthCheck.function_scoped_fixture])
 @given(st.integers(0, 3), st.integers(0, 3))
-def test_running_the_same_snapshot_twice_lands_nothing_new(tmp_path, upto, repeat):
+def test_running_the_same_snapshot_twice_lands_nothing_new(new_store_url, upto, repeat):
     """Property: after landing snapshots 0..upto, offering any of them again (or its engine result) is a no-op."""
-    db = tmp_path / f"p{upto}-{repeat}.duckdb"
-    db.unlink(missing_ok=True)
+    db = new_store_url("prop")
     snaps = _snapshots()
     with open_store(db) as store:
         ingestor = Ingestor(store, clock=lambda: LANDED)
@@ -142,9 +130,9 @@ REASONS = {
 
 
 @pytest.mark.parametrize("how", list(REASONS))
-def test_a_malformed_snapshot_is_rejected_whole_and_the_next_one_lands(tmp_path, how):
+def test_a_malformed_snapshot_is_rejected_whole_and_the_next_one_lands(new_store_url, how):
     s0, s1, s2, _ = _snapshots()
-    db = tmp_path / "store.duckdb"
+    db = new_store_url()
     with open_store(db) as store:
         ingestor = Ingestor(store, clock=lambda: LANDED)
         ingestor.ingest([s0])
@@ -167,13 +155,13 @@ def test_a_malformed_snapshot_is_rejected_whole_and_the_next_one_lands(tmp_path,
         assert len(ids0) > 0.8 * s0.positions.height
 
 
-def test_cli_ingests_snapshot_files_reporting_the_malformed_folder(tmp_path):
+def test_cli_ingests_snapshot_files_reporting_the_malformed_folder(tmp_path, new_store_url):
     snaps = _snapshots()
     root = tmp_path / "snaps"
     folders = [write_snapshot(s, root) for s in snaps]
     (folders[2] / "positions.parquet").write_bytes(b"not parquet")  # a damaged dump
-    db = tmp_path / "files.duckdb"
-    done = _cli("ingest", "--source", "snapshot-files", "--path", str(root), "--database", str(db))
+    db = new_store_url("files")
+    done = _cli("ingest", "--source", "snapshot-files", "--path", str(root), "--database", db)
     assert done.returncode == 0, done.stderr
     out = " ".join(done.stdout.split())
     assert "landed 3, already there 0, rejected 1" in out
@@ -182,19 +170,19 @@ def test_cli_ingests_snapshot_files_reporting_the_malformed_folder(tmp_path):
         assert store.snapshot_count() == 3
         assert not store.has_snapshot(snaps[2].taken_at)
     # the same folder again: nothing new
-    again = _cli("ingest", "--source", "snapshot-files", "--path", str(root), "--database", str(db))
+    again = _cli("ingest", "--source", "snapshot-files", "--path", str(root), "--database", db)
     assert "landed 0, already there 3, rejected 1" in " ".join(again.stdout.split())
 
 
-def test_cli_simulator_backfill_then_resume_with_more_days(tmp_path):
-    db = tmp_path / "sim.duckdb"
-    first = _cli("ingest", "--profile", "small", "--days", "0.125", "--start", START, "--database", str(db))
+def test_cli_simulator_backfill_then_resume_with_more_days(new_store_url):
+    db = new_store_url("sim")
+    first = _cli("ingest", "--profile", "small", "--days", "0.125", "--start", START, "--database", db)
     assert first.returncode == 0, first.stderr
     assert "landed 13, already there 0" in " ".join(first.stdout.split())
-    more = _cli("ingest", "--profile", "small", "--days", "0.25", "--database", str(db))
+    more = _cli("ingest", "--profile", "small", "--days", "0.25", "--database", db)
     assert "landed 12, already there 13" in " ".join(more.stdout.split())
     wrong = _cli("ingest", "--profile", "small", "--days", "0.25", "--start", "2026-01-01T00:00Z",
-                 "--database", str(db))
+                 "--database", db)
     assert wrong.returncode != 0 and "began at 2026-03-20T00:00:00+00:00" in wrong.stderr + wrong.stdout
     with open_store(db) as store:
         assert store.snapshot_count() == 25
@@ -202,17 +190,17 @@ def test_cli_simulator_backfill_then_resume_with_more_days(tmp_path):
         assert store.last_snapshot().taken_at == T0 + timedelta(hours=6)
 
 
-def test_crash_mid_ingest_then_restart_ends_like_an_uninterrupted_run(tmp_path):
+def test_crash_mid_ingest_then_restart_ends_like_an_uninterrupted_run(new_store_url):
     args = ("ingest", "--profile", "small", "--seed", "3", "--days", "0.25", "--start", START)
-    clean = tmp_path / "clean.duckdb"
+    clean = new_store_url("clean")
     t = time.monotonic()
-    assert _cli(*args, "--database", str(clean)).returncode == 0
+    assert _cli(*args, "--database", clean).returncode == 0
     duration = time.monotonic() - t
 
-    crashed = tmp_path / "crashed.duckdb"
+    crashed = new_store_url("crashed")
     kills = 0
     for fraction in (0.55, 0.8):
-        child = subprocess.Popen([sys.executable, "-m", "hltracker.cli", *args, "--database", str(crashed)],
+        child = subprocess.Popen([sys.executable, "-m", "hltracker.cli", *args, "--database", crashed],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(duration * fraction)
         if child.poll() is None:
@@ -222,16 +210,16 @@ def test_crash_mid_ingest_then_restart_ends_like_an_uninterrupted_run(tmp_path):
     assert kills >= 1, "the child finished before it could be killed; the test proved nothing"
     with open_store(crashed) as store:
         partial = store.snapshot_count()
-    finish = _cli(*args, "--database", str(crashed))
+    finish = _cli(*args, "--database", crashed)
     assert finish.returncode == 0, finish.stderr
     assert f"already there {partial}" in " ".join(finish.stdout.split())
     _assert_same_store(clean, crashed)
 
 
-def test_follow_keeps_ticking_until_interrupted(tmp_path):
-    db = tmp_path / "live.duckdb"
+def test_follow_keeps_ticking_until_interrupted(new_store_url):
+    db = new_store_url("live")
     child = subprocess.Popen([sys.executable, "-m", "hltracker.cli", "ingest", "--profile", "small", "--days", "0.02",
-                              "--start", START, "--follow", "--interval", "0.2", "--database", str(db)],
+                              "--start", START, "--follow", "--interval", "0.2", "--database", db],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env={**os.environ, "COLUMNS": "200"})
     deadline = time.monotonic() + 120
