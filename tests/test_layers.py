@@ -17,6 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "exports": {"store", "model"},
     "web": {"store", "api", "model"},
     "client": set(),
+    "testing": set(),  # the throwaway PostgreSQL server of the tests and benchmark scripts
 }
 
 

@@ -9,17 +9,23 @@ A file is built on its first request (to a hidden temp file in the same folder, 
 so a reader never sees half a file) and reused after; a per-file lock makes concurrent first requests
 build it once. When a snapshot is first seen, the folders of all but the newest `keep_snapshots`
 snapshots are removed. `resolve` maps a relative path back to a file and never leaves `root`.
+
+Several API servers (each with its own `root`, one store) can serve each other's links: `rebuild_latest`
+builds a file another server named, parsed strictly by `parse_relative_path`, when it is of the latest
+snapshot. An older snapshot's file cannot be rebuilt: the current tables hold only the latest rows.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import string
 import tempfile
 import threading
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from hltracker.exports.base import ExportError, ExportSpec
 from hltracker.exports.registry import EXPORTS
@@ -27,6 +33,9 @@ from hltracker.store import SnapshotInfo, Store
 
 _SLUG_SAFE = frozenset(string.ascii_letters + string.digits)
 _SLUG_MAX = 200
+_SLUG_SYNTAX = re.compile(r"(?:[A-Za-z0-9]|_[0-9A-F]{2})+")
+_SLUG_ESCAPE = re.compile(r"_([0-9A-F]{2})")
+_SNAPSHOT_ID_DIGITS = 19  # a BIGINT
 
 
 def coin_slug(coin: str) -> str:
@@ -45,6 +54,32 @@ def coin_slug(coin: str) -> str:
     if len(slug) > _SLUG_MAX:
         raise ExportError("coin name too long")
     return slug
+
+
+def coin_from_slug(slug: str) -> str:
+    """The coin whose `coin_slug` is `slug`: `xyz_3AGOLD` -> `xyz:GOLD`, `a_5Fb` -> `a_b`.
+
+    ExportError for any text `coin_slug` never writes: a bare `_`, lowercase hex, an escaped letter or
+    digit (`_42TC`), escapes that are not UTF-8, or more than 200 characters.
+    """
+    if not isinstance(slug, str) or len(slug) > _SLUG_MAX or not _SLUG_SYNTAX.fullmatch(slug):
+        raise ExportError("bad coin slug")
+    raw = _SLUG_ESCAPE.sub(lambda m: chr(int(m[1], 16)), slug).encode("latin-1")
+    try:
+        coin = raw.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        raise ExportError("bad coin slug") from None
+    if coin_slug(coin) != slug:
+        raise ExportError("bad coin slug")
+    return coin
+
+
+class ExportPath(NamedTuple):
+    """What a relative path names: a snapshot, an export, and the coin (None for a market-wide file)."""
+
+    snapshot_id: int
+    spec: ExportSpec
+    coin: str | None
 
 
 class ExportFiles:
@@ -90,6 +125,14 @@ class ExportFiles:
             raise ExportError("no such export file")
         return path
 
+    def rebuild_latest(self, relative: str, latest: SnapshotInfo) -> Path:
+        """The file at `relative`, built here when it names a file of `latest` (a link another server made
+        over the same store); ExportError for any other path, an older snapshot's file included."""
+        parsed = parse_relative_path(relative)
+        if parsed.snapshot_id != latest.snapshot_id:
+            raise ExportError("not a file of the latest snapshot")
+        return self.resolve(self.path_for(latest, parsed.spec.name, parsed.coin))
+
     def _build(self, spec: ExportSpec, snapshot: SnapshotInfo, coin: str | None, target: Path) -> None:
         data = spec.build(self.store, snapshot, coin)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -134,9 +177,28 @@ def _spec(name: str, coin: str | None) -> ExportSpec:
     return spec
 
 
+_BY_FILENAME: dict[str, ExportSpec] = {f"{spec.name}{spec.suffix}": spec for spec in EXPORTS.values()}
+
+
 def relative_path(snapshot_id: int, spec: ExportSpec, coin: str | None) -> str:
     """`<snapshot_id>/<name><suffix>` or `<snapshot_id>/coins/<coin slug>/<name><suffix>`."""
     filename = f"{spec.name}{spec.suffix}"
     if coin is None:
         return f"{int(snapshot_id)}/{filename}"
     return f"{int(snapshot_id)}/coins/{coin_slug(coin)}/{filename}"
+
+
+def parse_relative_path(relative: str) -> ExportPath:
+    """The inverse of `relative_path`: ExportError unless `relative_path` gives exactly `relative` back
+    (no leading zero, other folder, wrong suffix, coin given to a market-wide file or missing, ...)."""
+    parts = relative.split("/") if isinstance(relative, str) else []
+    if len(parts) not in (2, 4) or (len(parts) == 4 and parts[1] != "coins"):
+        raise ExportError("not an export file path")
+    head, spec = parts[0], _BY_FILENAME.get(parts[-1])
+    if spec is None or not (head.isascii() and head.isdigit() and len(head) <= _SNAPSHOT_ID_DIGITS):
+        raise ExportError("not an export file path")
+    coin = coin_from_slug(parts[2]) if len(parts) == 4 else None
+    parsed = ExportPath(int(head), _spec(spec.name, coin), coin)
+    if relative_path(*parsed) != relative:
+        raise ExportError("not an export file path")
+    return parsed

@@ -1,6 +1,6 @@
 """Which table holds which frame, and the key columns the store adds in front of the frame's own.
 
-Backend-neutral: the DuckDB backend lands frames with it, the PostgreSQL backend will do the same, and
+Backend-neutral: the DuckDB backend lands frames with it, the PostgreSQL backend too, and
 the migrations of both must create exactly these columns (tests/test_store.py checks the DDL).
 
 Four kinds of table (model/outputs.py):

@@ -2,10 +2,14 @@
 `/downloads/...` serves the file while the signature holds (120 s by default), like an S3 pre-signed URL.
 
 Files are built once per snapshot by `hltracker.exports.ExportFiles` and reused until the next one.
+Behind a load balancer, the server a link lands on may not have built it: with the same secret and store,
+it builds the file itself when the link names a file of the latest snapshot (404 for an older one).
 """
 
 from __future__ import annotations
 
+import contextlib
+import pathlib
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -21,6 +25,7 @@ router = APIRouter(tags=["Downloadable Files"])
 public_router = APIRouter(tags=["Downloadable Files"])  # the signed URL is the credential: no API key
 
 _REDIRECT = {302: {"description": "Redirect to a signed download URL on this server, valid for 120 s"}}
+GONE = "The file is no longer available: request a new download link"
 COIN_EXPORTS = sorted(name for name, spec in EXPORTS.items() if spec.per_coin)
 GLOBAL_EXPORTS = sorted(name for name, spec in EXPORTS.items() if not spec.per_coin)
 
@@ -33,6 +38,18 @@ def redirect_to_export(ctx: ApiContext, name: str, coin: str | None) -> Response
         raise not_found(str(exc)) from None
     location = f"{API_PREFIX}/downloads/{quote(relative)}?{urlencode(ctx.signer.sign(relative))}"
     return RedirectResponse(location, status_code=302)
+
+
+def local_or_rebuilt(ctx: ApiContext, relative: str) -> pathlib.Path:
+    """The file of a verified link: from this server's folder, else built here when it is a file of the
+    latest landed snapshot (another server made the link); a 404 "no longer available" otherwise."""
+    with contextlib.suppress(ExportError):
+        return ctx.files.resolve(relative)
+    latest = ctx.store.last_snapshot()  # the store's, not the watcher's: it may lag the server that signed
+    if latest is not None:
+        with contextlib.suppress(ExportError):
+            return ctx.files.rebuild_latest(relative, latest)
+    raise not_found(GONE)
 
 
 @router.get("/exports/coins/{coin}/{file}", status_code=302, response_class=RedirectResponse, responses=_REDIRECT,
@@ -81,10 +98,7 @@ def download(
     except SignatureError as exc:
         message = "Request has expired" if "expired" in str(exc) else "Signature does not match"
         raise ApiError(403, message) from None
-    try:
-        file = ctx.files.resolve(path)
-    except ExportError:
-        raise not_found("The file is no longer available: request a new download link") from None
+    file = local_or_rebuilt(ctx, path)
     spec = EXPORTS.get(file.stem) or EXPORTS.get(file.name.removesuffix(file.suffix))
     media_type = spec.media_type if spec else "application/octet-stream"
     if media_type.startswith("text/"):

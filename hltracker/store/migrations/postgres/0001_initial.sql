@@ -6,10 +6,10 @@
 -- Text sorts by code point (COLLATE "C") whatever the database's locale, so ORDER BY coin gives the
 -- order DuckDB gives, and both backends answer the API identically.
 --
--- Citus-ready (see hltracker/store/citus.py, which prints the distribution statements): no table has a
--- unique constraint or key that would have to include a distribution column; per-coin tables are
--- distributed by `coin`, positions and wallets by `address`, and the small tables become reference
--- tables. No foreign keys, so tables can be distributed in any order.
+-- Citus-ready (hltracker/store/citus.py says which table goes where and prints the statements): no
+-- table has a unique constraint or key that would have to include a distribution column, and there
+-- are no foreign keys. The big per-coin tables are distributed by `coin`, positions and wallets by
+-- `address`; the small ones become reference tables.
 
 -- One row per landed snapshot; snapshot_id counts 1, 2, 3, ... in taken_at order.
 CREATE TABLE snapshots (
