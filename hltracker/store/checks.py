@@ -2,6 +2,7 @@
 
 - `check_frames`: a whole engine result against the tables it lands in (refused whole, nothing written);
 - `query_sql`: a named query and exactly the parameters it names;
+- `next_snapshot`: the row a landing adds to `snapshots`, or StoreError when it would go back in time;
 - `utc`, `to_ms`, `utc_ms`: timestamps in and out are timezone-aware UTC, kept to the millisecond.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from hltracker.model.outputs import SERIES_TABLES
-from hltracker.store.base import StoreError
+from hltracker.store.base import SnapshotInfo, StoreError
 from hltracker.store.layout import FILLED_ROW_OFFSET, FRAME_TABLES, frame_problems
 from hltracker.store.queries import QUERIES
 
@@ -61,6 +62,28 @@ def query_sql(name: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         missing, unknown = sorted(wanted - set(params)), sorted(set(params) - wanted)
         raise StoreError(f"query {name!r}: missing parameters {missing}, unknown parameters {unknown}")
     return sql, {k: utc(v, k) if isinstance(v, datetime) else v for k, v in params.items()}
+
+
+def next_snapshot(
+    last_id: int | None, last_at: datetime | None, taken_at: datetime, *, source: str, height: int | None,
+    landed_at: datetime, frames: dict[str, pl.DataFrame],
+) -> SnapshotInfo:
+    """The snapshot a landing at `taken_at` adds after the last landed one (`last_id`, `last_at`; None when
+    the store is empty); StoreError when `taken_at` is older: lifecycles need snapshots in time order."""
+    if last_at is not None and taken_at < last_at:
+        raise StoreError(
+            f"snapshot taken at {taken_at.isoformat()} is older than the last landed one "
+            f"({last_at.astimezone(UTC).isoformat()}); lifecycles need snapshots in time order"
+        )
+    return SnapshotInfo(
+        snapshot_id=(last_id or 0) + 1,
+        taken_at=taken_at,
+        source=source,
+        height=height,
+        landed_at=utc(landed_at, "landed_at"),
+        position_count=frames["open_positions"].height,
+        wallet_count=frames["wallets"].height,
+    )
 
 
 def utc(value: datetime, name: str) -> datetime:

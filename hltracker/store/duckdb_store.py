@@ -25,7 +25,7 @@ import polars as pl
 from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, EngineResult, EngineState
 from hltracker.model.schemas import UTC_MS
 from hltracker.store.base import SnapshotInfo, StoreError
-from hltracker.store.checks import check_frames, query_sql, to_ms, utc, utc_ms
+from hltracker.store.checks import check_frames, next_snapshot, query_sql, to_ms, utc, utc_ms
 from hltracker.store.layout import (
     APPENDED_TABLES,
     FRAME_TABLES,
@@ -155,20 +155,8 @@ class DuckDBStore:
             if _first(self._con, "SELECT 1 FROM snapshots WHERE taken_at = $at", at=taken_at):
                 return None
             last_id, last_at = _first(self._con, "SELECT MAX(snapshot_id), MAX(taken_at) FROM snapshots")
-            if last_at is not None and taken_at < last_at:
-                raise StoreError(
-                    f"snapshot taken at {taken_at.isoformat()} is older than the last landed one "
-                    f"({last_at.isoformat()}); lifecycles need snapshots in time order"
-                )
-            info = SnapshotInfo(
-                snapshot_id=(last_id or 0) + 1,
-                taken_at=taken_at,
-                source=source,
-                height=height,
-                landed_at=utc(landed_at, "landed_at"),
-                position_count=frames["open_positions"].height,
-                wallet_count=frames["wallets"].height,
-            )
+            info = next_snapshot(last_id, last_at, taken_at, source=source, height=height, landed_at=landed_at,
+                                 frames=frames)
             self._write_snapshot(info, extra, frames)
         return info
 

@@ -30,7 +30,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, EngineResult, EngineState
 from hltracker.model.schemas import UTC_MS
 from hltracker.store.base import SnapshotInfo, StoreError
-from hltracker.store.checks import PARAM, check_frames, query_sql, to_ms, utc
+from hltracker.store.checks import PARAM, check_frames, next_snapshot, query_sql, to_ms, utc
 from hltracker.store.layout import (
     APPENDED_TABLES,
     FRAME_TABLES,
@@ -211,20 +211,8 @@ class PostgresStore:
                     if con.execute("SELECT 1 FROM snapshots WHERE taken_at = %s", (taken_at,)).fetchone():
                         return None
                     last_id, last_at = con.execute("SELECT MAX(snapshot_id), MAX(taken_at) FROM snapshots").fetchone()
-                    if last_at is not None and taken_at < last_at:
-                        raise StoreError(
-                            f"snapshot taken at {taken_at.isoformat()} is older than the last landed one "
-                            f"({last_at.astimezone(UTC).isoformat()}); lifecycles need snapshots in time order"
-                        )
-                    info = SnapshotInfo(
-                        snapshot_id=(last_id or 0) + 1,
-                        taken_at=taken_at,
-                        source=source,
-                        height=height,
-                        landed_at=utc(landed_at, "landed_at"),
-                        position_count=frames["open_positions"].height,
-                        wallet_count=frames["wallets"].height,
-                    )
+                    info = next_snapshot(last_id, last_at, taken_at, source=source, height=height,
+                                         landed_at=landed_at, frames=frames)
                     self._write_snapshot(con, info, extra, frames)
             except psycopg.Error as exc:
                 raise StoreError(f"landing the snapshot taken at {taken_at.isoformat()} failed: "
