@@ -17,7 +17,10 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -141,6 +144,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cli_process(*args: str, env: dict | None = None) -> subprocess.Popen:
+    """`hltracker <args>` as a child process, stdout and stderr together as text (HLTRACKER_DATABASE_URL unset)."""
+    full_env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env.pop("HLTRACKER_DATABASE_URL", None)
+    return subprocess.Popen([sys.executable, "-m", "hltracker.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=full_env)
+
+
+def stop_process(proc: subprocess.Popen) -> str:
+    """Ctrl-C the child (a kill after 30 s); returns everything it printed."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
 
 
 @contextmanager

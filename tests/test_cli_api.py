@@ -3,28 +3,17 @@ and `demo` (history, key, API, live ticks), each run as its user would run it.""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 
 import httpx
-from conftest import HISTORY_STEPS, free_port
+from conftest import HISTORY_STEPS, cli_process, free_port, stop_process
 from typer.testing import CliRunner
 
 from hltracker.cli import app
 
 runner = CliRunner()
 P = "/api/external"
-
-
-def _cli(*args: str, **popen) -> subprocess.Popen:
-    env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
-    env.pop("HLTRACKER_DATABASE_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "hltracker.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env, **popen)
 
 
 def _wait_ok(url: str, headers: dict, timeout: float = 90) -> httpx.Response:
@@ -39,16 +28,6 @@ def _wait_ok(url: str, headers: dict, timeout: float = 90) -> httpx.Response:
         if time.monotonic() > deadline:
             raise AssertionError(f"{url} did not answer 200 within {timeout} s")
         time.sleep(0.2)
-
-
-def _stop(proc: subprocess.Popen) -> str:
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, _ = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out
 
 
 def test_keys_create_list_revoke(store_copy):
@@ -69,7 +48,7 @@ def test_serve_runs_workers_over_a_filled_store(store_copy):
     created = runner.invoke(app, ["keys", "create", "--database", store_copy])
     key = re.search(r"hlt_[A-Za-z0-9_-]{43}", created.output).group(0)
     port = free_port()
-    proc = _cli("serve", "--database", store_copy, "--port", str(port), "--workers", "2")
+    proc = cli_process("serve", "--database", store_copy, "--port", str(port), "--workers", "2")
     try:
         headers = {"Authorization": f"Bearer {key}"}
         coins = _wait_ok(f"http://127.0.0.1:{port}{P}/positions/coins", headers).json()
@@ -81,12 +60,12 @@ def test_serve_runs_workers_over_a_filled_store(store_copy):
             assert r.status_code == 200 and r.json()["coin"] == "BTC"
         assert httpx.get(f"http://127.0.0.1:{port}{P}/health").json()["snapshotId"] == HISTORY_STEPS + 1
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def test_demo_serves_history_and_keeps_ticking(tmp_path):
     port = free_port()
-    proc = _cli("demo", "--days", "0.25", "--interval", "2", "--port", str(port),
+    proc = cli_process("demo", "--days", "0.25", "--interval", "2", "--port", str(port),
                 "--database", str(tmp_path / "demo.duckdb"))
     out = ""
     try:
@@ -110,5 +89,5 @@ def test_demo_serves_history_and_keeps_ticking(tmp_path):
         status = httpx.get(f"{base}/hypertracker/state/status", headers=headers).json()
         assert status["intervalSeconds"] == 2
     finally:
-        out += _stop(proc)
+        out += stop_process(proc)
     assert proc.returncode is not None

@@ -9,17 +9,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from conftest import free_port
+from conftest import cli_process, free_port, stop_process
 
 from hltracker.ingest import Ingestor
 from hltracker.sources.simulator import SimulatorSource
@@ -27,24 +23,6 @@ from hltracker.store import open_store
 
 P = "/api/external"
 START = "2026-11-20T00:00:00Z"
-
-
-def _cli(*args: str, env: dict | None = None) -> subprocess.Popen:
-    full_env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1", **(env or {})}
-    full_env.pop("HLTRACKER_DATABASE_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "hltracker.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=full_env)
-
-
-def _stop(proc: subprocess.Popen) -> str:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    try:
-        out, _ = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out
 
 
 def _snapshot_ids(base: str, headers: dict, n: int) -> list[int]:
@@ -59,15 +37,15 @@ def _snapshot_ids(base: str, headers: dict, n: int) -> list[int]:
 
 def test_two_workers_serve_while_a_separate_ingest_lands_snapshots(postgres_server):
     url = postgres_server.create_database("production")
-    backfill = _cli("ingest", "--profile", "small", "--start", START, "--days", "0.05", "--database", url)
+    backfill = cli_process("ingest", "--profile", "small", "--start", START, "--days", "0.05", "--database", url)
     out = backfill.communicate(timeout=300)[0]
     assert backfill.returncode == 0, out
-    keys = _cli("keys", "create", "--database", url)
+    keys = cli_process("keys", "create", "--database", url)
     key = re.search(r"hlt_[A-Za-z0-9_-]{43}", keys.communicate(timeout=60)[0]).group(0)
     headers = {"Authorization": f"Bearer {key}"}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    serve = _cli("serve", "--database", url, "--port", str(port), "--workers", "2",
+    serve = cli_process("serve", "--database", url, "--port", str(port), "--workers", "2",
                  env={"HLTRACKER_POLL_SECONDS": "60", "HLTRACKER_RATE_LIMIT": "0"})
     ingest = None
     try:
@@ -84,7 +62,7 @@ def test_two_workers_serve_while_a_separate_ingest_lands_snapshots(postgres_serv
             first = store.last_snapshot().snapshot_id
             assert set(_snapshot_ids(base, headers, 10)) == {first}
 
-            ingest = _cli("ingest", "--profile", "small", "--start", START, "--follow", "--interval", "1",
+            ingest = cli_process("ingest", "--profile", "small", "--start", START, "--follow", "--interval", "1",
                           "--database", url)
             seen: set[int] = set()
             until = time.monotonic() + 8
@@ -93,7 +71,7 @@ def test_two_workers_serve_while_a_separate_ingest_lands_snapshots(postgres_serv
                 for path in ("/positions/heatmap", "/segments/1/summary", "/position-metrics/general"):
                     r = httpx.get(f"{base}{P}{path}", headers=headers, timeout=30)
                     assert r.status_code == 200, (path, r.text)
-            ingest_out = _stop(ingest)
+            ingest_out = stop_process(ingest)
             assert "Traceback" not in ingest_out, ingest_out
             last = store.last_snapshot().snapshot_id
         assert last >= first + 4, f"ingest landed only {last - first} snapshots in 8 s"
@@ -105,8 +83,8 @@ def test_two_workers_serve_while_a_separate_ingest_lands_snapshots(postgres_serv
             time.sleep(0.2)
     finally:
         if ingest is not None:
-            _stop(ingest)
-        serve_out = _stop(serve)
+            stop_process(ingest)
+        serve_out = stop_process(serve)
     assert "Traceback" not in serve_out, serve_out
 
 
@@ -131,7 +109,7 @@ def test_the_store_hears_a_landing_made_by_another_connection(postgres_server):
 
 def test_serve_refuses_a_postgres_database_that_was_never_migrated(postgres_server):
     url = postgres_server.create_database("unmigrated")
-    proc = _cli("serve", "--database", url, "--port", str(free_port()), "--workers", "2")
+    proc = cli_process("serve", "--database", url, "--port", str(free_port()), "--workers", "2")
     out = proc.communicate(timeout=60)[0]
     assert proc.returncode != 0
     assert "not an hltracker database" in out and "hltracker ingest" in out, out

@@ -235,9 +235,8 @@ def test_every_frame_table_has_the_frame_columns_after_its_key_columns(url, back
         assert [(c, t) for c, t, _ in found[table]] == expected_columns(table, backend), table
 
 
-def test_postgres_text_sorts_by_code_point_whatever_the_locale(url, backend):
-    if backend != "postgres":
-        pytest.skip("PostgreSQL collations")
+def test_postgres_text_sorts_by_code_point_whatever_the_locale(postgres_server):
+    url = postgres_server.create_database("collations")
     open_store(url).close()
     text_columns = [
         (table, column, collation) for table, columns in columns_of(url).items() if table != "schema_migrations"

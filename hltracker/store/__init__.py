@@ -17,7 +17,7 @@ from hltracker.store.duckdb_store import DuckDBStore
 from hltracker.store.queries import QUERIES
 
 DEFAULT_PATH = "./hltracker.duckdb"
-_POSTGRES_SCHEMES = ("postgres://", "postgresql://", "postgresql+")
+_POSTGRES_SCHEMES = ("postgres://", "postgresql://", "postgresql+psycopg://")
 
 
 POSTGRES_INSTALL = "pip install 'hltracker[postgres]'"

@@ -35,7 +35,7 @@ from hltracker.store.layout import (
     key_columns,
     table_columns,
 )
-from hltracker.store.migrations import migrations
+from hltracker.store.migrations import check_current, pending
 
 _SNAPSHOT_INFO = "snapshot_id, taken_at, source, height, landed_at, position_count, wallet_count"
 _LANDING_VIEW = "_hltracker_landing"
@@ -79,20 +79,13 @@ class DuckDBStore:
                 "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
             )
             applied = {v for (v,) in self._con.execute("SELECT version FROM schema_migrations").fetchall()}
-            known = migrations(self.backend)
-            if applied - {m.version for m in known}:
-                raise StoreError(
-                    f"{self.path}: the database has schema version {max(applied)}, newer than this hltracker "
-                    f"knows ({len(known)}); upgrade hltracker"
-                )
-            for migration in known:
-                if migration.version not in applied:
-                    with self._transaction():
-                        self._con.execute(migration.sql)
-                        self._con.execute(
-                            "INSERT INTO schema_migrations VALUES ($version, $name, $at)",
-                            {"version": migration.version, "name": migration.name, "at": datetime.now(UTC)},
-                        )
+            for migration in pending(self.backend, applied, self.path):
+                with self._transaction():
+                    self._con.execute(migration.sql)
+                    self._con.execute(
+                        "INSERT INTO schema_migrations VALUES ($version, $name, $at)",
+                        {"version": migration.version, "name": migration.name, "at": datetime.now(UTC)},
+                    )
 
     def _check_schema(self) -> None:
         """A read-only open cannot migrate: the file must already be at this code's schema version."""
@@ -100,10 +93,7 @@ class DuckDBStore:
             applied = {v for (v,) in self._con.execute("SELECT version FROM schema_migrations").fetchall()}
         except duckdb.Error:
             raise StoreError(f"{self.path} is not an hltracker database (no schema_migrations table)") from None
-        known = {m.version for m in migrations(self.backend)}
-        if applied != known:
-            raise StoreError(f"{self.path}: schema versions {sorted(applied)} differ from this hltracker's "
-                             f"{sorted(known)}; open it once for writing (e.g. run ingest) to migrate")
+        check_current(self.backend, applied, self.path)
 
     def close(self) -> None:
         with self._cursors_lock:

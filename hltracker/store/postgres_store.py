@@ -40,7 +40,7 @@ from hltracker.store.layout import (
     key_columns,
     table_columns,
 )
-from hltracker.store.migrations import migrations
+from hltracker.store.migrations import check_current, pending
 
 CHANNEL = "hltracker_snapshots"
 _MIGRATION_LOCK = 0x686C74  # pg_advisory_lock key: one migrating process at a time ("hlt")
@@ -102,7 +102,6 @@ class PostgresStore:
     def migrate(self) -> None:
         """Apply the migrations not recorded in `schema_migrations`, in order, each in its own transaction;
         an advisory lock keeps two processes starting together from migrating at once."""
-        known = migrations(self.backend)
         with self.pool.connection() as con:
             con.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
             try:
@@ -111,19 +110,13 @@ class PostgresStore:
                     "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
                 )
                 applied = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
-                if applied - {m.version for m in known}:
-                    raise StoreError(
-                        f"{_redacted(self.url)}: the database has schema version {max(applied)}, newer than this "
-                        f"hltracker knows ({len(known)}); upgrade hltracker"
-                    )
-                for migration in known:
-                    if migration.version not in applied:
-                        with con.transaction():
-                            con.execute(migration.sql.encode())  # bytes: no parameter parsing of the DDL
-                            con.execute(
-                                "INSERT INTO schema_migrations VALUES (%s, %s, %s)",
-                                (migration.version, migration.name, datetime.now(UTC)),
-                            )
+                for migration in pending(self.backend, applied, _redacted(self.url)):
+                    with con.transaction():
+                        con.execute(migration.sql.encode())  # bytes: no parameter parsing of the DDL
+                        con.execute(
+                            "INSERT INTO schema_migrations VALUES (%s, %s, %s)",
+                            (migration.version, migration.name, datetime.now(UTC)),
+                        )
             finally:
                 con.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
 
@@ -134,11 +127,7 @@ class PostgresStore:
         except psycopg.errors.UndefinedTable:
             raise StoreError(f"{_redacted(self.url)} is not an hltracker database (no schema_migrations table); "
                              "run `hltracker ingest` against it first") from None
-        applied = {v for (v,) in rows}
-        known = {m.version for m in migrations(self.backend)}
-        if applied != known:
-            raise StoreError(f"{_redacted(self.url)}: schema versions {sorted(applied)} differ from this "
-                             f"hltracker's {sorted(known)}; open it once for writing (e.g. run ingest) to migrate")
+        check_current(self.backend, {v for (v,) in rows}, _redacted(self.url))
 
     def close(self) -> None:
         with self._listener_lock:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from hltracker.store.base import StoreError
+
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
@@ -35,3 +37,21 @@ def migrations(backend: str) -> list[Migration]:
     if versions != list(range(1, len(found) + 1)):
         raise ValueError(f"{backend} migrations must be numbered 1, 2, 3, ... without gaps; found {versions}")
     return found
+
+
+def pending(backend: str, applied: set[int], where: str) -> list[Migration]:
+    """The migrations of `backend` not in `applied`, in order; StoreError when the database at `where`
+    has a version this code does not know (it is newer than this hltracker)."""
+    known = migrations(backend)
+    if applied - {m.version for m in known}:
+        raise StoreError(f"{where}: the database has schema version {max(applied)}, newer than this hltracker "
+                         f"knows ({len(known)}); upgrade hltracker")
+    return [m for m in known if m.version not in applied]
+
+
+def check_current(backend: str, applied: set[int], where: str) -> None:
+    """A read-only open cannot migrate: StoreError unless `applied` is exactly this code's versions."""
+    known = {m.version for m in migrations(backend)}
+    if applied != known:
+        raise StoreError(f"{where}: schema versions {sorted(applied)} differ from this hltracker's "
+                         f"{sorted(known)}; open it once for writing (e.g. run ingest) to migrate")
