@@ -229,7 +229,7 @@ def test_the_limiter_waits_instead_of_overspending():
 
     limiter = asyncio.run(run())
     assert limiter.spent == 16
-    assert slept and sum(slept) == pytest.approx(1.0)  # 5 requests fit, the rest waited one window
+    assert slept and sum(slept) == pytest.approx(1.05)  # 5 requests fit, the rest waited one window (+5%)
 
 
 def _flaky(statuses: list[int], ok: object):

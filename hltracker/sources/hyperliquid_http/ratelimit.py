@@ -3,6 +3,10 @@
 The public API allows 1200 weight per minute per IP; a local node's `--serve-info` endpoint has no limit
 (`limit=None`). Requests wait their turn in arrival order, so a heavy `portfolio` (20) is not starved
 by a stream of light `clearinghouseState` (2) calls.
+
+The client's window is a little longer than the server's (5%, at most a second): the server starts a
+request's window when it receives it, a moment after the client charged it, so with equal windows a
+client could see room a few milliseconds before the server does and be refused.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ class RateLimiter:
                  clock: Callable[[], float] = time.monotonic):
         self.limit = limit
         self.window = window
-        self._budget = None if limit is None else WeightWindow(limit, window)
+        self._budget = None if limit is None else WeightWindow(limit, window + min(0.05 * window, 1.0))
         self._clock = clock
         self._turn = asyncio.Lock()  # FIFO: asyncio.Lock wakes waiters in order
         self.waited_seconds = 0.0

@@ -81,10 +81,12 @@ class HyperliquidHttpSource:
                  slow_every: int = 30, dexes: Sequence[str] | None = None, concurrency: int = 8,
                  retries: int = 4, backoff: float = 0.5,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 on_progress: Callable[[int, int], None] | None = None):
         """No I/O here. `wallets`, `watchlist` and `leaderboard` (a file or an http(s) URL, its `top` N
         by account value) add up. `cycles`: how many snapshots (None = endless, one per `interval`
-        seconds). `dexes`: API dex names to scan ("" = main); default every dex `perpDexs` lists."""
+        seconds). `dexes`: API dex names to scan ("" = main); default every dex `perpDexs` lists.
+        `on_progress(done, due)` is called as each due wallet of a cycle is fetched (progress bars)."""
         if interval < 0:
             raise ValueError(f"interval must be >= 0, got {interval}")
         if slow_every < 1:
@@ -108,6 +110,7 @@ class HyperliquidHttpSource:
         self.backoff = backoff
         self.transport = transport
         self.clock = clock
+        self.on_progress = on_progress
         self.failures: dict[str, WalletFailure] = {}
         self.cycle = 0
         self.states: dict[str, parse.WalletState] = {}
@@ -193,7 +196,17 @@ class HyperliquidHttpSource:
         due = [a for a in addresses
                if a not in self.states or self.tiers.due(a, float(self.states[a].perp_equity()), cycle)]
         gate = asyncio.Semaphore(self.concurrency)
-        fresh = await asyncio.gather(*(self._fetch(info, gate, a, dexes, cycle) for a in due))
+        done = 0
+
+        async def fetch(address: str) -> parse.WalletState | None:
+            nonlocal done
+            state = await self._fetch(info, gate, address, dexes, cycle)
+            done += 1
+            if self.on_progress is not None:
+                self.on_progress(done, len(due))
+            return state
+
+        fresh = await asyncio.gather(*(fetch(a) for a in due))
         fetched = {s.address for s in fresh if s is not None}
         for state in fresh:
             if state is not None:

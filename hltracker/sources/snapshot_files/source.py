@@ -38,7 +38,7 @@ class SnapshotFilesSource:
     # per market, a watchlist dump does not, so balance is not assumed.
     full_market: ClassVar[bool] = False
 
-    def __init__(self, path: str | Path, follow: bool = False, poll_seconds: float = 5.0,
+    def __init__(self, path: str | Path = "snapshots", follow: bool = False, poll_seconds: float = 5.0,
                  on_invalid: Callable[[SnapshotFilesError], None] | None = None):
         """`on_invalid`: called with the error of each unreadable or invalid folder, which is then
         skipped; without it such a folder raises `SnapshotFilesError`."""
