@@ -98,7 +98,9 @@ class WalletState:
     vaults: list[VaultEquity] | None = None
     staking: DelegatorSummary | None = None
     portfolio: Portfolio | None = None
-    all_time_pnl_hint: Decimal | None = None  # from the leaderboard file, until portfolio is fetched
+    # From the leaderboard file, until the wallet's portfolio is fetched (its first slow cycle).
+    all_time_pnl_hint: Decimal | None = None
+    volume_30d_hint: Decimal | None = None
 
     def server_time_ms(self) -> int | None:
         times = [s.time for s in self.perp.values() if s.time is not None]
@@ -121,7 +123,7 @@ def account_row(w: WalletState, hype_px: float | None) -> dict:
         "vault_equity": None if w.vaults is None else float(sum((v.equity for v in w.vaults), ZERO)),
         "balance": float(sum(withdrawable, ZERO)) if withdrawable else None,
         "all_time_pnl": _num(_last_pnl(w.portfolio) if w.portfolio is not None else w.all_time_pnl_hint),
-        "perp_volume_30d": None if w.portfolio is None else _window_vlm(w.portfolio),
+        "perp_volume_30d": _num(w.volume_30d_hint) if w.portfolio is None else _window_vlm(w.portfolio),
     }
 
 

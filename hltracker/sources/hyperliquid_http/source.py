@@ -270,25 +270,30 @@ class HyperliquidHttpSource:
                      cycle: int) -> parse.WalletState | None:
         """A wallet's fresh state, all of it or nothing (a failure keeps the last good state)."""
         previous = self.states.get(address)
-        slow = previous is None or (cycle + stagger(address)) % self.slow_every == 0
+        hint = self._hints.get(address)
+        on_schedule = (cycle + stagger(address)) % self.slow_every == 0
+        # A leaderboard wallet starts from the file's all-time PnL: its portfolio (20 weight) waits for
+        # the wallet's slow cycle, so a first sweep of thousands of wallets is not 10x dearer.
+        fetch_portfolio = on_schedule or (previous is None and hint is None)
+        vaults, staking = (None, None) if previous is None else (previous.vaults, previous.staking)
+        portfolio = None if previous is None else previous.portfolio
         async with gate:
             try:
                 perp = await asyncio.gather(*(info.clearinghouse_state(address, d) for d in dexes))
                 spot = await info.spot_clearinghouse_state(address)
-                if slow:
+                if on_schedule or previous is None:
                     vaults = await info.user_vault_equities(address)
                     staking = await info.delegator_summary(address)
+                if fetch_portfolio:
                     portfolio = await info.portfolio(address)
-                else:
-                    vaults, staking, portfolio = previous.vaults, previous.staking, previous.portfolio
             except InfoError as exc:
                 self._failed(address, exc.reason, cycle)
                 return None
         self.failures.pop(address, None)
-        hint = self._hints.get(address)
         return parse.WalletState(address, perp=dict(zip(dexes, perp, strict=True)), spot=spot, vaults=vaults,
                                  staking=staking, portfolio=portfolio,
-                                 all_time_pnl_hint=None if hint is None else hint.all_time_pnl)
+                                 all_time_pnl_hint=None if hint is None else hint.all_time_pnl,
+                                 volume_30d_hint=None if hint is None else hint.month_volume)
 
     def _failed(self, address: str, reason: str, cycle: int) -> None:
         before = self.failures.get(address)

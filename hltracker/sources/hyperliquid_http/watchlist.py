@@ -71,6 +71,7 @@ class LeaderboardEntry:
     address: str
     account_value: Decimal
     all_time_pnl: Decimal | None
+    month_volume: Decimal | None = None
 
 
 def parse_leaderboard(content: bytes | str, top: int | None = None, where: str = "leaderboard") -> list[
@@ -83,9 +84,10 @@ def parse_leaderboard(content: bytes | str, top: int | None = None, where: str =
     entries = []
     for row in board.leaderboard_rows:
         windows = dict(row.window_performances)
-        all_time = windows.get("allTime")
+        all_time, month = windows.get("allTime"), windows.get("month")
         entries.append(LeaderboardEntry(normalise_address(row.eth_address, f"{where}: "), row.account_value,
-                                        None if all_time is None else all_time.pnl))
+                                        None if all_time is None else all_time.pnl,
+                                        None if month is None else month.vlm))
     entries.sort(key=lambda e: e.account_value, reverse=True)
     return entries[:top] if top is not None else entries
 
