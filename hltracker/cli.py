@@ -19,6 +19,17 @@ from rich.table import Table
 from hltracker.ingest import Ingestor, IngestReport, Rejected, paced, simulator_start
 from hltracker.model import Snapshot
 from hltracker.sources import available_sources
+from hltracker.sources.hyperliquid_http import (
+    MAINNET_INFO_URL,
+    MAINNET_LEADERBOARD_URL,
+    HyperliquidHttpSource,
+    InfoError,
+    RefreshTiers,
+    WatchlistError,
+    markets_from_info,
+    read_watchlist,
+)
+from hltracker.sources.hyperliquid_node import HyperliquidNodeSource, NodeLayoutError
 from hltracker.sources.simulator import PROFILES, SimulatorSource
 from hltracker.sources.simulator.report import calibration_figures
 from hltracker.sources.snapshot_files import SnapshotFilesError, SnapshotFilesSource, list_snapshot_dirs, write_snapshot
@@ -243,7 +254,7 @@ def _open_or_exit(database: str | None):
         raise typer.Exit(1) from None
 
 
-INGEST_SOURCES = ("simulator", "snapshot-files")
+INGEST_SOURCES = ("simulator", "snapshot-files", "hyperliquid-http", "hyperliquid-node")
 
 
 def _parse_start(start: str | None) -> datetime | None:
@@ -258,18 +269,42 @@ def _parse_start(start: str | None) -> datetime | None:
 
 @app.command()
 def ingest(
-    source: str = typer.Option("simulator", help="Where snapshots come from: simulator or snapshot-files."),
+    source: str = typer.Option("simulator", help="Where snapshots come from: simulator, snapshot-files, "
+                               "hyperliquid-http or hyperliquid-node."),
     profile: str = typer.Option("small", help="Simulator profile (--source simulator)."),
     seed: int = typer.Option(0, help="Simulator seed (--source simulator)."),
     days: float = typer.Option(1.0, min=0, help="Simulated days to backfill (--source simulator)."),
     start: str | None = typer.Option(None, help="Simulated start, ISO 8601 UTC. Default: where the store's "
                                       "simulator run began, else `days` before now."),
     step: int | None = typer.Option(None, min=1, help="Simulated seconds per snapshot (default: the profile's, 900)."),
-    path: Path | None = typer.Option(None, help="Folder of snapshot files (--source snapshot-files)."),
+    path: Path | None = typer.Option(None, help="Folder of snapshot files (--source snapshot-files), or a node's "
+                                     "periodic_abci_states folder or one state file (--source hyperliquid-node)."),
     follow: bool = typer.Option(False, help="After the backfill keep going: a simulator step per --interval, "
-                                 "or watch --path for new snapshot folders."),
+                                 "watch --path for new snapshot folders or state files, or poll the info API "
+                                 "every --interval."),
     interval: float | None = typer.Option(None, min=0.01, help="Wall-clock seconds between live snapshots "
-                                           "(default: the simulated step, or 5 s polling for files)."),
+                                           "(default: the simulated step, 5 s polling for files, 10 s for "
+                                           "node states, 60 s for the info API)."),
+    url: str = typer.Option(MAINNET_INFO_URL, help="Info API endpoint (--source hyperliquid-http)."),
+    wallet: list[str] = typer.Option([], help="A wallet to track; repeatable (--source hyperliquid-http)."),
+    watchlist: Path | None = typer.Option(None, help="File of wallets to track: one address per line, or a JSON "
+                                          "array (--source hyperliquid-http)."),
+    leaderboard: str | None = typer.Option(None, help="Track the wallets of a leaderboard file: a saved copy or "
+                                           f"its URL, e.g. {MAINNET_LEADERBOARD_URL} (--source hyperliquid-http)."),
+    top: int | None = typer.Option(None, min=1, help="Only the N largest leaderboard wallets by account value."),
+    weight_limit: int = typer.Option(1200, min=0, help="Request weight per --window-seconds the client may spend; "
+                                     "0 = unlimited, for a local node's --serve-info (--source hyperliquid-http)."),
+    window_seconds: float = typer.Option(60.0, min=0.001, help="The weight budget's window (--source "
+                                         "hyperliquid-http)."),
+    tiers: str = typer.Option("1000000:1,100000:3,0:10", help="Refresh tiers, MIN_PERP_EQUITY:EVERY_N_CYCLES, "
+                              "comma-separated (--source hyperliquid-http)."),
+    slow_every: int = typer.Option(30, min=1, help="Cycles between refreshes of vaults, staking and portfolio "
+                                   "(all-time PnL), the heavy requests (--source hyperliquid-http)."),
+    dex: list[str] = typer.Option([], help="Only these dexes ('main' or a HIP-3 name); repeatable. Default: "
+                                  "every dex perpDexs lists (--source hyperliquid-http)."),
+    concurrency: int = typer.Option(8, min=1, help="Wallets fetched at once (--source hyperliquid-http)."),
+    info_url: str | None = typer.Option(None, help="Info API endpoint for mark prices when a node's state files "
+                                        "carry none (--source hyperliquid-node), e.g. " + MAINNET_INFO_URL),
     database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL",
                                         help=DATABASE_HELP),
 ) -> None:
@@ -289,10 +324,17 @@ def ingest(
         try:
             if source == "simulator":
                 _ingest_simulator(ingestor, profile, seed, days, _parse_start(start), step, follow, interval)
+            elif source == "hyperliquid-http":
+                src = _http_source(url, wallet, watchlist, leaderboard, top, weight_limit, window_seconds, tiers,
+                                   slow_every, dex, concurrency, follow, interval or 60.0)
+                _ingest_http(ingestor, src)
             else:
                 if path is None:
-                    raise typer.BadParameter("--source snapshot-files needs --path", param_hint="--path")
-                _ingest_files(ingestor, path, follow, interval or 5.0)
+                    raise typer.BadParameter(f"--source {source} needs --path", param_hint="--path")
+                if source == "snapshot-files":
+                    _ingest_files(ingestor, path, follow, interval or 5.0)
+                else:
+                    _ingest_node(ingestor, path, follow, interval or 10.0, info_url)
         except KeyboardInterrupt:
             console.print("stopped")
         except StoreError as exc:
@@ -329,6 +371,67 @@ def _ingest_files(ingestor: Ingestor, path: Path, follow: bool, interval: float)
     _run_with_progress(ingestor, src.snapshots(), total, f"ingesting snapshot files from {path}")
 
 
+def _http_source(url: str, wallets: list[str], watchlist: Path | None, leaderboard: str | None, top: int | None,
+                 weight_limit: int, window_seconds: float, tiers: str, slow_every: int, dexes: list[str],
+                 concurrency: int, follow: bool, interval: float) -> HyperliquidHttpSource:
+    if not (wallets or watchlist or leaderboard):
+        raise typer.BadParameter("--source hyperliquid-http needs wallets: --wallet, --watchlist or --leaderboard",
+                                 param_hint="--watchlist")
+    try:
+        refresh = RefreshTiers.parse(tiers)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tiers") from None
+    try:
+        if watchlist is not None:
+            read_watchlist(watchlist)  # a bad file is a usage error now, not a failure mid-run
+        return HyperliquidHttpSource(
+            url=url, wallets=wallets, watchlist=watchlist, leaderboard=leaderboard, top=top,
+            interval=interval, cycles=None if follow else 1, weight_limit=weight_limit or None,
+            window_seconds=window_seconds, tiers=refresh, slow_every=slow_every,
+            dexes=None if not dexes else ["" if d == "main" else d for d in dexes], concurrency=concurrency)
+    except WatchlistError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--wallet") from None
+
+
+def _ingest_http(ingestor: Ingestor, src: HyperliquidHttpSource) -> None:
+    """One progress bar per cycle (a cycle of many wallets takes minutes at the public API's budget)."""
+    with _progress() as bar:
+        task = bar.add_task(f"cycle 0: wallets from {src.url}", total=None)
+
+        def progress(done: int, due: int) -> None:
+            bar.update(task, completed=done, total=due, description=f"cycle {src.cycle - 1}: wallets from {src.url}")
+
+        src.on_progress = progress
+        try:
+            for snap in src.snapshots():
+                landed = ingestor.offer(snap)
+                failed = [f for f in src.failures.values() if f.last_cycle == src.cycle - 1]
+                bar.console.print(f"cycle {snap.extra['cycle']}: {snap.accounts.height} wallets, "
+                                  f"{snap.positions.height} positions at {snap.taken_at:%Y-%m-%d %H:%M:%S}Z, "
+                                  f"{'landed' if landed else 'not landed'}; {snap.extra['refreshed']} refreshed, "
+                                  f"{len(failed)} failed, weight spent {snap.extra['weight_spent']}")
+                for f in failed:
+                    bar.console.print(f"  [yellow]failed[/yellow] {f.address} ({f.consecutive} in a row): {f.reason}")
+        except (WatchlistError, InfoError) as exc:
+            console.print(f"[red]hyperliquid-http:[/red] {exc}")
+            raise typer.Exit(1) from None
+
+
+def _ingest_node(ingestor: Ingestor, path: Path, follow: bool, interval: float, info_url: str | None) -> None:
+    def rejected(exc: Exception) -> None:
+        ingestor.offer(Rejected(str(getattr(exc, "path", path)), getattr(exc, "problems", None) or [str(exc)]))
+
+    markets_from = markets_from_info(info_url) if info_url else None
+    src = HyperliquidNodeSource(path, follow=follow, poll_seconds=interval, markets_from=markets_from,
+                                on_invalid=rejected)
+    total = src.describe().get("files") or 0
+    try:
+        _run_with_progress(ingestor, src.snapshots(), total, f"ingesting node states from {path} (experimental)")
+    except (NodeLayoutError, InfoError) as exc:
+        console.print(f"[red]hyperliquid-node:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
 def _run_with_progress(ingestor: Ingestor, items, backfill: int, title: str) -> None:
     """Backfill under a progress bar; live items after it are reported one line each."""
     it = iter(items)
@@ -356,16 +459,56 @@ def _print_report(report: IngestReport) -> None:
             console.print(f"  - {problem}")
 
 
+@app.command("fake-exchange")
+def fake_exchange(
+    profile: str = typer.Option("small", help="Simulator profile: small or mainnet."),
+    seed: int = typer.Option(0, help="Simulator seed."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(3001, min=1, max=65535, help="Port to listen on (3001, as a node's info server)."),
+    weight_limit: int = typer.Option(1200, min=0, help="Request weight per client IP per window; 0 = unlimited "
+                                     "(as a node's --serve-info)."),
+    window_seconds: float = typer.Option(60.0, min=0.001, help="Length of the sliding weight window in seconds."),
+    step_every: float = typer.Option(0.0, min=0, help="Wall-clock seconds between automatic simulator steps; "
+                                     "0 = step only on POST /fake/step."),
+    step: int | None = typer.Option(None, min=1, help="Simulated seconds per step (default: the profile's, 900)."),
+    start: str | None = typer.Option(None, help="Simulated start, ISO 8601 UTC (default: the profile's)."),
+) -> None:
+    """Serve the market simulator as Hyperliquid's info API (POST /info, GET /Mainnet/leaderboard), with
+    per-IP request weights and the fake exchange's own /fake/step and /fake/state; until Ctrl-C."""
+    import contextlib
+
+    import uvicorn
+
+    from hltracker.fake_exchange import SimulatedExchange, create_app
+
+    _check_profile(profile)
+    exchange = SimulatedExchange.from_profile(
+        profile, seed, start=_parse_start(start), step=timedelta(seconds=step) if step else None,
+        weight_limit=weight_limit or None, window_seconds=window_seconds)
+    url = f"http://{host}:{port}"
+    budget = f"{weight_limit} weight per {window_seconds:g} s per IP" if weight_limit else "no weight limit"
+    stepping = f"a step every {step_every:g} s" if step_every else "steps on POST /fake/step"
+    console.print(f"fake exchange ({profile}, seed {seed}, {exchange.market.now:%Y-%m-%d %H:%M}Z) serving "
+                  f"{url}/info and {url}/Mainnet/leaderboard; {budget}; {stepping}; Ctrl-C to stop", soft_wrap=True)
+    server = uvicorn.Server(uvicorn.Config(create_app(exchange, step_every=step_every), host=host, port=port,
+                                           log_level="warning"))
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it shut down on
+        server.run()
+    console.print(f"stopped after {exchange.market.steps_taken} steps; served {exchange.counts()['served']}")
+
+
 @sources_app.command("list")
 def sources_list() -> None:
-    """List the registered snapshot sources."""
-    table = Table(title="sources")
-    table.add_column("name")
-    table.add_column("full market")
-    table.add_column("description")
+    """List the registered snapshot sources, each with its settings' defaults (its describe())."""
     for name, cls in available_sources().items():
-        table.add_row(name, "yes" if cls.full_market else "no", cls.description)
-    console.print(table)
+        table = Table(title=f"{name}{'' if cls.full_market else ' (watchlist or sample: sizes need not balance)'}",
+                      show_header=False, title_justify="left")
+        table.add_column("setting")
+        table.add_column("default")
+        for key, value in cls().describe().items():
+            if key != "name":
+                table.add_row(key, "-" if value is None else str(value))
+        console.print(table)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "web": {"store", "api", "model"},
     "client": set(),
     "testing": set(),  # the throwaway PostgreSQL server of the tests and benchmark scripts
+    "fake_exchange": {"sources", "model"},  # the simulator served as Hyperliquid's info API
 }
 
 

@@ -484,3 +484,98 @@ def test_position_keys_cover_the_2023_cassette():
         assert set(old_item) == set(new_item)
         assert set(old_item["position"]) - legacy_only <= set(new_item["position"])
         assert set(old_item["position"]["leverage"]) <= set(new_item["position"]["leverage"])
+
+
+# ----- allMids -----------------------------------------------------------------------------------
+
+
+def test_all_mids_are_the_live_markets_mids_keyed_as_the_api_keys_them(market: Market):
+    m = market
+    for dex in DEXES:
+        mids = m.wire.all_mids(_api_dex(dex))
+        live = [s.coin for s in markets_of(dex) if not s.is_delisted]
+        expected_keys = [*live, "@107"] if dex == "main" else live
+        assert list(mids) == expected_keys
+        for coin in live:
+            row = m.markets[coin]
+            assert float(mids[coin]) == (row["mid_price"] if row["mid_price"] is not None else row["mark_price"])
+            assert coin.startswith(f"{dex}:") if dex != "main" else ":" not in coin
+        _check_numbers(mids, None, "$")
+        assert m.wire.render({"type": "allMids", "dex": _api_dex(dex)}) == mids
+    assert m.wire.render({"type": "allMids"}) == m.wire.all_mids("")
+
+
+def test_all_mids_spot_hype_is_the_price_spot_and_staking_are_valued_at(market: Market):
+    m = market
+    hype = float(m.wire.all_mids("")["@107"])
+    assert m.wire.all_mids("")["@107"] == fmt_px(m.sim.hype_price())
+    assert hype == m.markets["HYPE"]["mark_price"]
+    addr = m.snap.accounts.filter(pl.col("staking_equity") > 0).sort("address")["address"][0]
+    row = m.accounts[addr]
+    assert _close(float(m.wire.delegator_summary(addr)["delegated"]) * hype, row["staking_equity"],
+                  abs_tol=hype * 1e-8)
+    for addr in m.snap.accounts.filter(pl.col("spot_equity") > 0).sort("address")["address"].head(10).to_list():
+        spot = sum(float(b["total"]) * (hype if b["coin"] == "HYPE" else 1.0)
+                   for b in m.wire.spot_clearinghouse_state(addr)["balances"])
+        assert _close(spot, m.accounts[addr]["spot_equity"], abs_tol=USD + hype * 1e-8)
+
+
+def test_all_mids_rejects_an_unknown_dex(market: Market):
+    with pytest.raises(WireRequestError):
+        market.wire.render({"type": "allMids", "dex": "nope"})
+
+
+# ----- leaderboard -------------------------------------------------------------------------------
+
+
+def test_leaderboard_lists_the_active_wallets(market: Market):
+    m = market
+    rows = m.wire.leaderboard()["leaderboardRows"]
+    holders = set(m.snap.positions["address"].to_list())
+    traded = set(m.snap.accounts.filter(pl.col("perp_volume_30d") > 0)["address"].to_list())
+    assert [r["ethAddress"] for r in rows] == [a for a in m.sim.people.address.tolist() if a in holders | traded]
+    assert len(rows) < len(m.sim.people)  # most wallets are idle and stay off the board
+
+
+def test_leaderboard_rows_have_the_files_shape(market: Market):
+    rows = market.wire.leaderboard()["leaderboardRows"]
+    json.dumps(rows)
+    for row in rows[::50]:
+        assert list(row) == ["ethAddress", "accountValue", "displayName", "prize", "windowPerformances"]
+        assert row["displayName"] is None and row["prize"] == 0
+        assert [w for w, _ in row["windowPerformances"]] == ["day", "week", "month", "allTime"]
+        assert PLAIN_DECIMAL.match(row["accountValue"])
+        for _, perf in row["windowPerformances"]:
+            assert list(perf) == ["pnl", "roi", "vlm"]
+            assert all(PLAIN_DECIMAL.match(v) and v != "-0.0" for v in perf.values())
+
+
+def test_leaderboard_figures_are_the_portfolio_and_snapshot_figures(market: Market):
+    m = market
+    rows = {r["ethAddress"]: r for r in m.wire.leaderboard()["leaderboardRows"]}
+    picks = [a for a in _wallets_of_interest(m) if a in rows] + list(rows)[::97]
+    for addr in picks:
+        row, acc = rows[addr], m.accounts[addr]
+        perf = dict(row["windowPerformances"])
+        portfolio = dict(m.wire.portfolio(addr))
+        assert row["accountValue"] == portfolio["allTime"]["accountValueHistory"][-1][1]
+        for name in ("day", "week", "month", "allTime"):
+            assert perf[name]["pnl"] == portfolio[name]["pnlHistory"][-1][1], (addr, name)
+            assert perf[name]["vlm"] == portfolio[name]["vlm"], (addr, name)
+        assert _close(float(row["accountValue"]), acc["perp_equity"] + acc["spot_equity"] + acc["vault_equity"],
+                      abs_tol=2 * USD)
+        assert _close(float(perf["allTime"]["pnl"]), acc["all_time_pnl"])
+        assert _close(float(perf["month"]["vlm"]), acc["perp_volume_30d"])
+
+
+def test_leaderboard_roi_is_pnl_over_the_capital_at_the_window_start(market: Market):
+    rows = market.wire.leaderboard()["leaderboardRows"]
+    seen_floor = False
+    for row in rows:
+        av = float(row["accountValue"])
+        for _, perf in row["windowPerformances"]:
+            pnl, roi = float(perf["pnl"]), float(perf["roi"])
+            base = av - pnl if av - pnl >= 100 else max(av, 100.0)
+            seen_floor |= av - pnl < 100
+            assert _close(roi, pnl / base, abs_tol=2 * USD / base + 1e-10, rel=1e-6)  # pnl, av rounded to USD
+    assert seen_floor  # some wallets withdrew more than they made: their base is the floor

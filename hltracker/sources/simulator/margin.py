@@ -1,12 +1,9 @@
-"""Margin arithmetic of the simulated exchange (reference notes 1.6, 3.1, 3.2; DESIGN.md 3.5).
+"""Margin view of the simulated exchange (reference notes 1.6, 3.1, 3.2; DESIGN.md 3.5).
 
-Accounts hold collateral per dex (`cash`, cross collateral including realised PnL). For a position:
-value = |szi| x mark, unrealised PnL = szi x (mark - entry), maintenance margin = value x mmr with
-mmr = 1 / (2 x max leverage of the tier). Cross book per (wallet, dex): account value = cash + summed
-cross uPnL; isolated: margin = iso_margin + uPnL. Liquidation price:
-    liq = mark - side x available / |szi| / (1 - mmr x side)
-with available = cross account value - cross maintenance margin (whole book), or isolated margin -
-the position's maintenance margin; no liquidation price when the result is <= 0.
+Accounts hold collateral per dex (`cash`, cross collateral including realised PnL). The arithmetic
+(values, uPnL, maintenance margin by tier, liquidation prices) is `hltracker.model.margin`, shared with
+the sources that derive the same figures from raw exchange state; this module lays the simulator's
+book and universe out for it and sums the books per wallet.
 """
 
 from __future__ import annotations
@@ -15,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hltracker.model.margin import book_margin
 from hltracker.sources.simulator.book import PositionBook
 from hltracker.sources.simulator.universe import Universe
 
@@ -52,31 +50,13 @@ def margin_view(book: PositionBook, uni: Universe, mark: np.ndarray, cash: np.nd
     m = book.market
     szi = book.lots * uni.lot[m]
     px = mark[m]
-    value = np.abs(szi) * px
-    upnl = szi * (px - book.entry)
-    mmr = uni.mmr(m, value)
-    iso = book.isolated
+    mmr = uni.mmr(m, np.abs(szi) * px)
     flat = book.wallet * n_dex + uni.dex_index[m]
-    size = n_wallets * n_dex
-    cross_upnl = np.bincount(flat, weights=np.where(iso, 0.0, upnl), minlength=size)
-    cross_mm = np.bincount(flat, weights=np.where(iso, 0.0, value * mmr), minlength=size)
-    cross_im = np.bincount(flat, weights=np.where(iso, 0.0, value / book.leverage), minlength=size)
-    iso_margin_now = book.iso_margin + upnl
-    iso_eq = np.bincount(flat, weights=np.where(iso, iso_margin_now, 0.0), minlength=size)
-    cross_av = cash.ravel() + cross_upnl
-    margin_used = np.where(iso, iso_margin_now, value / book.leverage)
-
-    side = np.sign(szi)
-    available = np.where(iso, iso_margin_now - value * mmr, (cross_av - cross_mm)[flat])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        liq = px - side * available / np.abs(szi) / (1.0 - mmr * side)
-    liq = np.where(liq > 0, liq, np.nan)
-
-    perp_equity = (cross_av + iso_eq).reshape(n_wallets, n_dex).sum(axis=1)
-    free = np.maximum(cross_av - cross_im, 0.0).reshape(n_wallets, n_dex).sum(axis=1)
+    bm = book_margin(szi, px, book.entry, book.leverage, book.isolated, book.iso_margin, mmr, flat, cash.ravel())
     return MarginView(
-        szi=szi, value=value, upnl=upnl, mmr=mmr, margin_used=margin_used, liq_price=liq, isolated=iso,
-        book_index=flat,
-        cross_av=cross_av, cross_mm=cross_mm, cross_im=cross_im, iso_equity=iso_eq,
-        perp_equity=perp_equity, withdrawable=free,
+        szi=szi, value=bm.value, upnl=bm.upnl, mmr=mmr, margin_used=bm.margin_used, liq_price=bm.liq_price,
+        isolated=book.isolated, book_index=flat,
+        cross_av=bm.cross_av, cross_mm=bm.cross_mm, cross_im=bm.cross_im, iso_equity=bm.iso_equity,
+        perp_equity=bm.account_value.reshape(n_wallets, n_dex).sum(axis=1),
+        withdrawable=bm.withdrawable.reshape(n_wallets, n_dex).sum(axis=1),
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hltracker.model.margin import maintenance_rate
 from hltracker.sources.simulator.catalog import DEXES, MARGIN_TABLES, MARKETS, MarketSpec
 
 
@@ -38,9 +39,7 @@ class Universe:
 
     def mmr(self, market: np.ndarray, notional: np.ndarray) -> np.ndarray:
         """Maintenance margin rate 1 / (2 x max leverage of the tier the notional falls in)."""
-        tier = (notional[:, None] >= self.tier_lower[market]).sum(axis=1) - 1
-        lev = self.tier_leverage[market, np.maximum(tier, 0)]
-        return 1.0 / (2.0 * lev)
+        return maintenance_rate(notional, self.tier_lower[market], self.tier_leverage[market])
 
 
 def build_universe() -> Universe:

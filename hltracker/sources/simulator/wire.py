@@ -6,10 +6,11 @@
 testing the real parsers and for a fake exchange served over HTTP; the numbers are the same ones the
 simulator's own snapshot (`frames.snapshot_of`) carries, so the two can be checked against each other.
 
-Request types: `perpDexs`, `meta`, `metaAndAssetCtxs`, `clearinghouseState`, `spotClearinghouseState`,
-`userVaultEquities`, `delegatorSummary`, `portfolio`. A bad request (unknown type, missing or malformed
-`user`, unknown `dex`) raises `WireRequestError`; a well-formed address the simulator does not know
-gets an empty but valid state, as on the real exchange.
+Request types: `perpDexs`, `meta`, `metaAndAssetCtxs`, `allMids`, `clearinghouseState`,
+`spotClearinghouseState`, `userVaultEquities`, `delegatorSummary`, `portfolio`; besides, `leaderboard()`
+renders the web app's leaderboard file (notes §1.14), which is not an info request. A bad request
+(unknown type, missing or malformed `user`, unknown `dex`) raises `WireRequestError`; a well-formed
+address the simulator does not know gets an empty but valid state, as on the real exchange.
 
 How the simulator's state maps onto the wire (and where it has to approximate):
 
@@ -30,7 +31,11 @@ How the simulator's state maps onto the wire (and where it has to approximate):
   the simulator keeps no cost basis, so HYPE's `entryNtl` is its current value (no spot PnL).
 - `userVaultEquities`: one entry in HLP for wallets with vault equity; `lockedUntilTimestamp` is the
   wallet's first appearance plus HLP's 4-day lock-up (the simulator keeps no deposit times).
-- `portfolio`: see `WireRenderer.portfolio`.
+- `allMids`: the `midPx` of every live market of the dex (the mark where a market has no mid, as the API
+  falls back to the last trade), keyed as the API keys them (`BTC`, `xyz:GOLD`). The main dex adds the
+  HYPE/USDC spot mid under `@107`: the simulator has no spot book, so its HYPE spot price is its HYPE perp
+  mark (`SimulatedMarket.hype_price`), the price every HYPE spot balance and staked HYPE is valued at.
+- `portfolio`: see `WireRenderer.portfolio`; `leaderboard`: see `WireRenderer.leaderboard`.
 """
 
 from __future__ import annotations
@@ -54,6 +59,9 @@ USD_DECIMALS = 6  # USD amounts, as "13109.482328"
 RATE_DECIMALS = 10  # funding, premium, returnOnEquity
 HYPE_DECIMALS = 8  # HYPE token amounts, as "12060.16529862"
 PRICE_SIG_FIGS = 12  # computed prices (entry, liquidation); exchange prices are already rounded
+SPOT_HYPE_KEY = "@107"  # allMids key of the HYPE/USDC spot pair (spot index 107)
+MIN_ROI_BASE = 100.0  # USD: leaderboard ROI is never taken on a smaller capital base
+LEADERBOARD_WINDOWS = ("day", "week", "month", "allTime")
 
 # Portfolio windows, in the API's order: (name, length in ms or None for all time, perp only).
 PORTFOLIO_WINDOWS: tuple[tuple[str, int | None, bool], ...] = (
@@ -155,6 +163,8 @@ class WireRenderer:
             return self.meta_and_asset_ctxs(self._dex_of(request))[0]
         if kind == "metaAndAssetCtxs":
             return self.meta_and_asset_ctxs(self._dex_of(request))
+        if kind == "allMids":
+            return self.all_mids(self._dex_of(request))
         if kind in USER_REQUESTS:
             user = request.get("user")
             if user is None:
@@ -286,6 +296,20 @@ class WireRenderer:
                 "dayBaseVlm": fmt(ntl[i] / mark if mark > 0 else 0.0, szd),  # notional / mark (no base ring)
             })
         return [meta, ctxs]
+
+    def all_mids(self, dex: str = "") -> dict[str, str]:
+        """Mid price per live market of the dex; the main dex adds the HYPE spot mid (module docstring)."""
+        d = self._dex_index(dex)
+        sim, uni = self.sim, self.sim.uni
+        out: dict[str, str] = {}
+        for i in self._dex_markets(d).tolist():
+            if uni.delisted[i]:
+                continue  # no book, no mid: delisted markets are left out
+            mid = float(sim.mid[i])
+            out[str(uni.coin[i])] = fmt_px(mid if isfinite(mid) and mid > 0 else sim.mark[i])
+        if d == 0:
+            out[SPOT_HYPE_KEY] = fmt_px(sim.hype_price())
+        return out
 
     # ----- clearinghouseState ------------------------------------------------------------------
 
@@ -448,6 +472,54 @@ class WireRenderer:
                 "vlm": fmt_usd(vlm[length]),
             }])
         return out
+
+    # ----- leaderboard -------------------------------------------------------------------------
+
+    def leaderboard(self) -> dict:
+        """The web app's leaderboard file (`stats-data.hyperliquid.xyz/Mainnet/leaderboard`, notes §1.14).
+
+        Rows: the wallets with an open position or 30-day volume, in wallet order, computed for all of
+        them at once but with the same figures as `portfolio()`: `accountValue` is the last point of its
+        `allTime.accountValueHistory` (perp + spot + vault equity, no staking); each window's `pnl` is the
+        last point of that window's `pnlHistory` (`allTime` = the snapshot's `all_time_pnl`) and `vlm` the
+        window's `vlm`. `roi = pnl / base`, with base = accountValue - pnl (the account value at the
+        window start when nothing moved in or out meanwhile), or, where that is below $100 (the wallet
+        withdrew more than it made, say), the larger of accountValue and $100: the real file's formula is
+        not documented and this keeps small or drained accounts from absurd ratios.
+        """
+        sim = self.sim
+        ledger = sim.ledger
+        n = len(sim.people)
+        view = sim.view()
+        pnl_now = sim.all_time_pnl(view)
+        account_value = view.perp_equity + (sim.spot_equity() + sim.vault_equity())
+        now = int(sim.now_ms)
+        ring = ledger.equity_at.shape[1]
+        today = now // MS_PER_DAY
+        first_day = -(-ledger.first_ms // MS_PER_DAY)  # first day start at or after the first appearance
+        wallets = np.arange(n)
+        pnl: dict[str, np.ndarray] = {"allTime": pnl_now}
+        vlm: dict[str, np.ndarray] = {}
+        for name, n_days in (("day", 1), ("week", 7), ("month", 30)):
+            # The window's first point, as `portfolio` picks it: its earliest daily checkpoint, else now.
+            lo = np.maximum(max(today - ring + 1, -(-(now - n_days * MS_PER_DAY) // MS_PER_DAY)), first_day)
+            has = (lo * MS_PER_DAY < now) & (lo <= today)
+            pnl[name] = pnl_now - np.where(has, ledger.pnl_at[wallets, lo % ring], pnl_now)
+            slots = [dd % ring for dd in range(today - n_days + 1, today + 1)]
+            vlm[name] = ledger.volume[:, slots].astype(np.float64).sum(axis=1)
+        vlm["allTime"] = vlm["month"]
+        held = np.bincount(sim.book.wallet, minlength=n) > 0
+        rows = []
+        for w in np.flatnonzero(held | (vlm["month"] > 0)).tolist():
+            av = float(account_value[w])
+            windows = []
+            for name in LEADERBOARD_WINDOWS:
+                p = float(pnl[name][w])
+                base = av - p if av - p >= MIN_ROI_BASE else max(av, MIN_ROI_BASE)
+                windows.append([name, {"pnl": fmt_usd(p), "roi": fmt_rate(p / base), "vlm": fmt_usd(vlm[name][w])}])
+            rows.append({"ethAddress": str(sim.people.address[w]), "accountValue": fmt_usd(av), "displayName": None,
+                         "prize": 0, "windowPerformances": windows})
+        return {"leaderboardRows": rows}
 
     def _spot_equity(self, w: int) -> float:
         """`SimulatedMarket.spot_equity` for one wallet."""
