@@ -103,6 +103,13 @@ def test_bad_bodies_answer_422_as_the_real_api(fx: FakeExchange):
     assert sum(fx.invalid.values()) - before == len(BAD_BODIES)
 
 
+def test_a_body_not_labelled_json_is_refused_as_axum_refuses_it(fx: FakeExchange):
+    with _client(fx) as client:
+        response = client.post("/info", content=b'{"type": "perpDexs"}', headers={"content-type": "text/plain"})
+        assert response.status_code == 415 and "Content-Type: application/json" in response.text
+        assert client.post("/info", json={"type": "perpDexs"}).status_code == 200
+
+
 def test_leaderboard_route_serves_the_leaderboard_without_weight():
     with FakeExchange("small", seed=3, weight_limit=20, window_seconds=60) as fx, _client(fx) as client:
         for _ in range(3):

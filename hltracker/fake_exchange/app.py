@@ -52,6 +52,10 @@ def create_app(exchange: SimulatedExchange, step_every: float = 0.0) -> Starlett
         raise ValueError(f"step_every must be 0 or positive, got {step_every}")
 
     async def info(request: Request) -> Response:
+        # The real API's errors are axum's JSON extractor's, which refuses a body not labelled JSON.
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            exchange.count("invalid", "?")
+            return PlainTextResponse("Expected request with `Content-Type: application/json`", status_code=415)
         body, problem = await _read_json(request)
         kind = _kind(body)
         weight, wait = exchange.charge(_client(request), body)
