@@ -29,7 +29,12 @@ from hltracker.sources.hyperliquid_http import (
     markets_from_info,
     read_watchlist,
 )
-from hltracker.sources.hyperliquid_node import HyperliquidNodeSource, NodeLayoutError
+from hltracker.sources.hyperliquid_node import (
+    HyperliquidNodeSource,
+    MarksUnavailableError,
+    NodeLayoutError,
+    NodeStateError,
+)
 from hltracker.sources.simulator import PROFILES, SimulatorSource
 from hltracker.sources.simulator.report import calibration_figures
 from hltracker.sources.snapshot_files import SnapshotFilesError, SnapshotFilesSource, list_snapshot_dirs, write_snapshot
@@ -418,8 +423,10 @@ def _ingest_http(ingestor: Ingestor, src: HyperliquidHttpSource) -> None:
 
 
 def _ingest_node(ingestor: Ingestor, path: Path, follow: bool, interval: float, info_url: str | None) -> None:
-    def rejected(exc: Exception) -> None:
-        ingestor.offer(Rejected(str(getattr(exc, "path", path)), getattr(exc, "problems", None) or [str(exc)]))
+    def rejected(exc: NodeStateError) -> None:
+        if isinstance(exc, NodeLayoutError):  # the node's layout drifted: every later file would fail too
+            raise exc
+        ingestor.offer(Rejected(str(exc.path or path), [exc.problem]))  # a broken file: skip it, go on
 
     markets_from = markets_from_info(info_url) if info_url else None
     src = HyperliquidNodeSource(path, follow=follow, poll_seconds=interval, markets_from=markets_from,
@@ -427,7 +434,7 @@ def _ingest_node(ingestor: Ingestor, path: Path, follow: bool, interval: float, 
     total = src.describe().get("files") or 0
     try:
         _run_with_progress(ingestor, src.snapshots(), total, f"ingesting node states from {path} (experimental)")
-    except (NodeLayoutError, InfoError) as exc:
+    except (NodeLayoutError, MarksUnavailableError, InfoError) as exc:
         console.print(f"[red]hyperliquid-node:[/red] {exc}")
         raise typer.Exit(1) from None
 

@@ -26,7 +26,7 @@ import polars as pl
 
 from hltracker.model import MAIN_DEX, Snapshot, SnapshotError, conform, validate_snapshot
 from hltracker.model.margin import book_margin, maintenance_rate
-from hltracker.sources.hyperliquid_node.errors import MarksUnavailableError, NodeStateError
+from hltracker.sources.hyperliquid_node.errors import MarksUnavailableError, NodeLayoutError, NodeStateError
 from hltracker.sources.hyperliquid_node.probe import COMPRESSED
 from hltracker.sources.hyperliquid_node.reader import RawState
 
@@ -139,27 +139,27 @@ def _positions_raw(raw: RawState, markets: pl.DataFrame) -> pl.DataFrame:
                                                               pl.col("entry_price")).otherwise(0.0))
 
 
-def _books(raw: RawState, p: pl.DataFrame) -> pl.DataFrame:
-    """One row per (address, dex) cross account: its raw USD and its book index."""
-    u = raw.users
+def _books(raw: RawState) -> pl.DataFrame:
+    """One row per (address, dex) cross account, numbered: its raw USD. Every position sits in its user
+    state, so every position's account is here."""
     raw_usd = pl.col("raw_usd_raw") / USD_SCALE if raw.layout == COMPRESSED else pl.col("raw_usd")
-    users = u.select("address", "dex_index", raw_usd.alias("raw_usd"))
-    dup = users.filter(pl.struct("address", "dex_index").is_duplicated())
-    if dup.height:
-        r = dup.row(0, named=True)
-        raise NodeStateError(f"{r['address']} has two user states in clearinghouse {r['dex_index']}")
-    books = users.join(p.select("address", "dex_index").unique(), on=["address", "dex_index"], how="full",
-                       coalesce=True)
-    return books.with_columns(pl.col("raw_usd").fill_null(0.0)).with_row_index("book")
+    books = raw.users.select("address", "dex_index", raw_usd.alias("raw_usd"))
+    # Checked on a hash first: an exact group-by of a million addresses costs several times the frame.
+    if books.select(pl.struct("address", "dex_index").hash().n_unique()).item() < books.height:
+        twice = books.group_by("address", "dex_index").len().filter(pl.col("len") > 1)
+        if twice.height:
+            r = twice.row(0, named=True)
+            raise NodeStateError(f"{r['address']} has two user states in clearinghouse {r['dex_index']}")
+    return books.with_row_index("book")
 
 
-def _positions_and_books(raw: RawState, markets: pl.DataFrame):
+def _positions_and_books(raw: RawState, markets: pl.DataFrame, tables_of: tuple):
     p = _positions_raw(raw, markets)
     missing = p.filter(pl.col("mark_price").is_null())
     if missing.height:
         coins = missing["coin"].unique().sort().head(5).to_list()
         raise NodeStateError(f"no mark price for {missing['coin'].n_unique()} market(s) with positions, e.g. {coins}")
-    index, lower, leverage = _margin_tables(raw)
+    index, lower, leverage = tables_of
     tables = pl.DataFrame([(d, t, row) for (d, t), row in index.items()], orient="row",
                           schema={"dex_index": pl.Int32, "margin_table": pl.Int64, "table_row": pl.Int64})
     p = p.join(tables, on=["dex_index", "margin_table"], how="left")
@@ -168,8 +168,7 @@ def _positions_and_books(raw: RawState, markets: pl.DataFrame):
         r = absent.row(0, named=True)
         raise NodeStateError(f"clearinghouse {r['dex_index']}: margin table {r['margin_table']} is used by a position "
                              "but not listed in its meta.margin_tables")
-    books = _books(raw, p)
-    p = p.join(books.select("address", "dex_index", "book"), on=["address", "dex_index"], how="left")
+    books = _books(raw)  # each position knows its book's row already (no join over a million addresses)
     table_row = p["table_row"].to_numpy()
 
     szi, mark, entry = (p[c].to_numpy().astype(np.float64) for c in ("szi", "mark_price", "entry_price"))
@@ -203,30 +202,27 @@ def _token_value(raw: RawState, hype_px: float | None) -> pl.DataFrame:
 
 
 def _accounts(raw: RawState, books: pl.DataFrame, markets: pl.DataFrame) -> pl.DataFrame:
-    perp = books.group_by("address").agg(perp_equity=pl.col("account_value").sum(),
-                                         balance=pl.col("withdrawable").sum())
+    """Per wallet: perp figures summed over its dexes, spot and staking valued at the HYPE mark. One
+    group-by over every part (no joins of million-row address columns)."""
     hype = markets.filter((pl.col("coin") == "HYPE") & (pl.col("dex") == MAIN_DEX))["mark_price"]
     hype_px = hype[0] if hype.len() else None
-    parts = [perp.select("address")]
-    spot = stakes = None
+    parts = [books.select("address", perp_equity="account_value", balance="withdrawable")]
     if raw.spot is not None:
-        spot = (raw.spot.join(_token_value(raw, hype_px), on="token", how="inner")
-                .group_by("address").agg(spot_equity=(pl.col("amount_wei") * pl.col("usd_per_wei")).sum()))
-        parts.append(raw.spot.select("address"))
+        parts.append(raw.spot.join(_token_value(raw, hype_px), on="token", how="inner")
+                     .select("address", spot_equity=pl.col("amount_wei") * pl.col("usd_per_wei")))
     if raw.stakes is not None:
-        stakes = raw.stakes.group_by("address").agg(
-            staking_equity=pl.col("amount_wei").sum() / 10.0**STAKED_HYPE_WEI_DECIMALS * pl.lit(hype_px, pl.Float64))
-        parts.append(raw.stakes.select("address"))
-    accounts = pl.concat(parts).unique().join(perp, on="address", how="left").with_columns(
-        pl.col("perp_equity").fill_null(0.0), pl.col("balance").fill_null(0.0))
-    for name, frame in (("spot_equity", spot), ("staking_equity", stakes)):
-        if frame is None:
-            accounts = accounts.with_columns(pl.lit(None, pl.Float64).alias(name))
-        else:
-            accounts = accounts.join(frame, on="address", how="left").with_columns(pl.col(name).fill_null(0.0))
-    accounts = accounts.with_columns(
-        *(pl.lit(None, pl.Float64).alias(c) for c in ("vault_equity", "all_time_pnl", "perp_volume_30d")))
-    return conform(accounts.sort("address"), "accounts")
+        parts.append(raw.stakes.select("address", staking_equity=pl.col("amount_wei")
+                                       / 10.0**STAKED_HYPE_WEI_DECIMALS * pl.lit(hype_px, pl.Float64)))
+    present = [c for c in ("perp_equity", "balance", "spot_equity", "staking_equity")
+               if any(c in part.columns for part in parts)]
+    # Sorted first: a group-by over sorted keys runs without a hash table (and the frame is in address order).
+    summed = (pl.concat(parts, how="diagonal").sort("address")
+              .group_by("address", maintain_order=True).agg(pl.col(c).sum() for c in present))
+    accounts = summed.with_columns(
+        *(pl.lit(None, pl.Float64).alias(c) for c in ("spot_equity", "staking_equity") if c not in summed.columns),
+        *(pl.lit(None, pl.Float64).alias(c) for c in ("vault_equity", "all_time_pnl", "perp_volume_30d")),
+    )
+    return conform(accounts, "accounts")
 
 
 def _markets_frame(markets: pl.DataFrame, positions: pl.DataFrame) -> pl.DataFrame:
@@ -242,15 +238,19 @@ def _markets_frame(markets: pl.DataFrame, positions: pl.DataFrame) -> pl.DataFra
 def to_snapshot(raw: RawState, markets_from: Callable[[], pl.DataFrame] | None = None,
                 path: Path | None = None) -> Snapshot:
     """The contract's `Snapshot` of a raw state; marks from the state (verbose) or from `markets_from`."""
-    markets = _state_markets(raw)
+    try:
+        markets, tables = _state_markets(raw), _margin_tables(raw)
+    except NodeStateError:
+        raise
+    except (TypeError, ValueError, KeyError) as exc:  # a meta value of an unexpected type
+        raise NodeLayoutError(f"meta: unexpected value ({type(exc).__name__}: {exc})") from None
     marks = "state"
     if raw.layout == COMPRESSED or markets["mark_price"].is_null().all():
         if markets_from is None:
-            raise MarksUnavailableError("this state carries no mark prices: pass an info URL so that marks can be "
-                                        "read from its metaAndAssetCtxs (markets_from=...)")
+            raise MarksUnavailableError()
         markets = _with_marks(markets, markets_from())
         marks = "markets_from"
-    positions, books = _positions_and_books(raw, markets)
+    positions, books = _positions_and_books(raw, markets, tables)
     snap = Snapshot(
         taken_at=raw.time, source=SOURCE_NAME, height=raw.height,
         markets=_markets_frame(markets, positions), accounts=_accounts(raw, books, markets), positions=positions,

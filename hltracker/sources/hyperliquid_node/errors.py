@@ -39,3 +39,7 @@ class TruncatedStateError(NodeStateError):
 
 class MarksUnavailableError(ValueError):
     """The state carries no mark prices (the 2026 compressed layout) and the source has no `markets_from`."""
+
+    def __init__(self, what: str = "this state carries no mark prices"):
+        super().__init__(f"{what}: pass an info URL so that marks can be read from its metaAndAssetCtxs "
+                         "(hltracker ingest --info-url URL, or HyperliquidNodeSource(markets_from=...))")

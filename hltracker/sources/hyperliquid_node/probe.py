@@ -13,7 +13,9 @@ The names of the keys below the ones the notes give are hltracker's rendering (s
 hltracker/sources/simulator/node_state.py and docs/node-source.md), to be confirmed on a real node.
 
 `walk` drives a `Visitor` through a file in the file's own key order: it never assumes that a meta comes
-before its user states. `probe_layout` is the same walk stopped at the first user state.
+before its user states. `probe_layout` is the same walk stopped at the first user state holding a
+position: it recognises the layout and checks what it has read so far (a departure further on, say in
+the last clearinghouse, is found by the full read, which checks every user state).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from hltracker.sources.hyperliquid_node.cursor import KIND_NAMES, Cursor, open_cursor
-from hltracker.sources.hyperliquid_node.errors import NodeLayoutError
+from hltracker.sources.hyperliquid_node.cursor import KIND_NAMES, Cursor, JsonNeedsPythonBackend, open_cursor
+from hltracker.sources.hyperliquid_node.errors import NodeLayoutError, NodeStateError
 
 COMPRESSED = "compressed"
 VERBOSE = "verbose"
@@ -36,11 +38,20 @@ KNOWN_LAYOUTS: dict[str, str] = {
 SPOT_SECTION = "exchange.locus.scl"
 STAKING_SECTION = "exchange.c_staking"
 
-Where = str | Callable[[], str]  # a key path, or how to build it (only on error: most paths never print)
+# A key path, or how to build it from its parent, only when an error prints it (most never do):
+# (parent, ".suffix"), (parent, list index) or (parent, (map key,)).
+Where = str | tuple
 
 
-def _path(where: Where) -> str:
-    return where if isinstance(where, str) else where()
+def path_of(where: Where) -> str:
+    if isinstance(where, str):
+        return where
+    parent, part = where
+    if isinstance(part, str):
+        return path_of(parent) + part
+    if isinstance(part, int):
+        return f"{path_of(parent)}[{part}]"
+    return f"{path_of(parent)}[{part[0]!r}]"
 
 
 @dataclass(frozen=True)
@@ -48,23 +59,23 @@ class KeySpec:
     required: frozenset[str]
     optional: frozenset[str] = frozenset()
     strict: bool = True  # unknown keys are errors
+    known: frozenset[str] = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "known", self.required | self.optional)
 
     @classmethod
     def of(cls, required: Iterable[str], optional: Iterable[str] = (), strict: bool = True) -> KeySpec:
         return cls(frozenset(required), frozenset(optional), strict)
 
-    @property
-    def known(self) -> frozenset[str]:
-        return self.required | self.optional
-
     def check(self, obj: Any, where: Where) -> dict:
         """`obj` when it is a map with these keys, else a `NodeLayoutError` naming the path."""
-        if not isinstance(obj, dict):
-            raise NodeLayoutError(f"{_path(where)}: expected a map, found {_describe(obj)}")
-        keys = obj.keys()
-        if self.required <= keys and (not self.strict or keys <= self.known):
-            return obj
-        raise NodeLayoutError(self.problem(list(keys), _path(where)))
+        if type(obj) is dict:
+            keys = obj.keys()
+            if self.required <= keys and (not self.strict or keys <= self.known):
+                return obj
+            raise NodeLayoutError(self.problem(list(keys), path_of(where)))
+        raise NodeLayoutError(f"{path_of(where)}: expected a map, found {_describe(obj)}")
 
     def problem(self, keys: list, path: str) -> str:
         found = sorted(map(str, keys))
@@ -83,14 +94,17 @@ def _describe(obj: Any) -> str:
 
 def expect_pair(obj: Any, where: Where) -> list:
     """A `[key, value]` entry of a list-of-pairs map."""
-    if isinstance(obj, list) and len(obj) == 2:
+    if type(obj) is list and len(obj) == 2:
         return obj
-    raise NodeLayoutError(f"{_path(where)}: expected a [key, value] pair, found {_describe(obj)}")
+    raise NodeLayoutError(f"{path_of(where)}: expected a [key, value] pair, found {_describe(obj)}")
 
 
 # ----- key specs -----------------------------------------------------------------------------------
 
 ROOT = KeySpec.of(["exchange"], strict=False)
+CLS_KEY = KeySpec.of(["cls"], strict=False)  # exchange.locus (compressed)
+CONTEXT_KEY = KeySpec.of(["ctx"], strict=False)  # exchange.locus (compressed)
+VERBOSE_CONTEXT_KEY = KeySpec.of(["context"], strict=False)  # exchange (verbose)
 CONTEXT = KeySpec.of(["height", "time"], strict=False)
 CLEARINGHOUSE = {COMPRESSED: KeySpec.of(["meta", "user_states", "oracle"], strict=False),
                  VERBOSE: KeySpec.of(["meta", "user_states"], strict=False)}
@@ -123,43 +137,43 @@ SPOT_USER = KeySpec.of(["b"])
 STAKING = KeySpec.of(["delegations"], strict=False)
 
 
+_LEVERAGE_KINDS = frozenset({"C", "I"})
+
+
 def check_compressed_user(state: Any, where: Where) -> dict:
     C_USER.check(state, where)
-    positions = state.get("p")
-    if positions is None:
+    held = state.get("p")
+    if held is None:
         return state
-    C_POSITIONS.check(positions, lambda: _path(where) + ".p")
-    entries = positions["p"]
-    if not isinstance(entries, list):
-        raise NodeLayoutError(f"{_path(where)}.p.p: expected a list, found {_describe(entries)}")
+    entries = C_POSITIONS.check(held, (where, ".p"))["p"]
+    if type(entries) is not list:
+        raise NodeLayoutError(f"{path_of(where)}.p.p: expected a list, found {_describe(entries)}")
     for k, entry in enumerate(entries):
-        at = lambda k=k: f"{_path(where)}.p.p[{k}]"  # noqa: E731
-        pos = expect_pair(entry, at)[1]
-        C_POSITION.check(pos, lambda at=at: at() + "[1]")
+        at = (where, f".p.p[{k}]")
+        pos = C_POSITION.check(expect_pair(entry, at)[1], (at, "[1]"))
         leverage = pos["l"]
-        if not (isinstance(leverage, dict) and len(leverage) == 1 and leverage.keys() <= {"C", "I"}):
-            raise NodeLayoutError(f"{at()}[1].l: expected {{'C': leverage}} or {{'I': {{...}}}}, "
+        if not (type(leverage) is dict and len(leverage) == 1 and leverage.keys() <= _LEVERAGE_KINDS):
+            raise NodeLayoutError(f"{path_of(at)}[1].l: expected {{'C': leverage}} or {{'I': {{...}}}}, "
                                   f"found {_describe(leverage)}")
         if "I" in leverage:
-            C_ISOLATED.check(leverage["I"], lambda at=at: at() + "[1].l.I")
-        C_FUNDING.check(pos["f"], lambda at=at: at() + "[1].f")
+            C_ISOLATED.check(leverage["I"], (at, "[1].l.I"))
+        C_FUNDING.check(pos["f"], (at, "[1].f"))
     return state
 
 
 def check_verbose_user(state: Any, where: Where) -> dict:
     V_USER.check(state, where)
     entries = state.get("asset_positions") or []
-    if not isinstance(entries, list):
-        raise NodeLayoutError(f"{_path(where)}.asset_positions: expected a list, found {_describe(entries)}")
+    if type(entries) is not list:
+        raise NodeLayoutError(f"{path_of(where)}.asset_positions: expected a list, found {_describe(entries)}")
     for k, entry in enumerate(entries):
-        at = lambda k=k: f"{_path(where)}.asset_positions[{k}]"  # noqa: E731
-        pos = V_ASSET_POSITION.check(entry, at)["position"]
-        V_POSITION.check(pos, lambda at=at: at() + ".position")
-        leverage = V_LEVERAGE.check(pos["leverage"], lambda at=at: at() + ".position.leverage")
+        at = (where, f".asset_positions[{k}]")
+        pos = V_POSITION.check(V_ASSET_POSITION.check(entry, at)["position"], (at, ".position"))
+        leverage = V_LEVERAGE.check(pos["leverage"], (at, ".position.leverage"))
         if leverage["type"] not in ("cross", "isolated") or (leverage["type"] == "isolated") != ("raw_usd" in leverage):
-            raise NodeLayoutError(f"{at()}.position.leverage: expected type 'cross', or 'isolated' with raw_usd, "
-                                  f"found {leverage!r}")
-        V_FUNDING.check(pos["cum_funding"], lambda at=at: at() + ".position.cum_funding")
+            raise NodeLayoutError(f"{path_of(at)}.position.leverage: expected type 'cross', or 'isolated' with "
+                                  f"raw_usd, found {leverage!r}")
+        V_FUNDING.check(pos["cum_funding"], (at, ".position.cum_funding"))
     return state
 
 
@@ -224,7 +238,7 @@ class _Seen:
     has_locus_ctx: bool = False
     has_context: bool = False
     clearinghouses: int = 0  # perp_dexs items with a clearinghouse
-    first_dex_keys: list | None = None  # keys of the first perp_dexs item without one
+    first_bare_dex: tuple[int, list] | None = None  # index and keys of the first perp_dexs item without one
 
     def layout(self) -> str:
         if self.has_cls and self.clearinghouses:
@@ -232,22 +246,25 @@ class _Seen:
                                   "exchange.perp_dexs[].clearinghouse (2025 layout) are present")
         if self.has_cls:
             if not self.has_locus_ctx:
-                raise NodeLayoutError(f"exchange.locus: expected key 'ctx', found {sorted(self.locus_keys or [])}")
+                raise NodeLayoutError(CONTEXT_KEY.problem(self.locus_keys or [], "exchange.locus"))
             return COMPRESSED
         if self.clearinghouses:
-            if self.first_dex_keys is not None:
-                raise NodeLayoutError(f"exchange.perp_dexs: an item has no 'clearinghouse', "
-                                      f"found {sorted(self.first_dex_keys)}")
+            if self.first_bare_dex is not None:
+                raise NodeLayoutError(self._bare_dex_problem())
             if not self.has_context:
-                raise NodeLayoutError(f"exchange: expected key 'context', found {sorted(self.exchange_keys)}")
+                raise NodeLayoutError(VERBOSE_CONTEXT_KEY.problem(self.exchange_keys, "exchange"))
             return VERBOSE
         if self.locus_keys is not None:
-            raise NodeLayoutError(f"exchange.locus: expected key 'cls', found {sorted(map(str, self.locus_keys))}")
-        if self.first_dex_keys is not None:
-            raise NodeLayoutError(f"exchange.perp_dexs[0]: expected key 'clearinghouse', "
-                                  f"found {sorted(map(str, self.first_dex_keys))}")
+            raise NodeLayoutError(CLS_KEY.problem(self.locus_keys, "exchange.locus"))
+        if self.first_bare_dex is not None:
+            raise NodeLayoutError(self._bare_dex_problem())
         raise NodeLayoutError("exchange: expected key 'locus' (2026 layout) or 'perp_dexs' (2025 layout), "
                               f"found {sorted(map(str, self.exchange_keys))}")
+
+    def _bare_dex_problem(self) -> str:
+        assert self.first_bare_dex is not None
+        i, keys = self.first_bare_dex
+        return f"exchange.perp_dexs[{i}]: expected key 'clearinghouse', found {sorted(map(str, keys))}"
 
 
 def walk(cur: Cursor, v: Visitor) -> str:
@@ -311,8 +328,8 @@ def _perp_dexs(cur: Cursor, v: Visitor, seen: _Seen) -> None:
                 cur.skip()
         if "clearinghouse" in keys:
             seen.clearinghouses += 1
-        elif seen.first_dex_keys is None:
-            seen.first_dex_keys = keys
+        elif seen.first_bare_dex is None:
+            seen.first_bare_dex = (d, keys)
 
 
 def _clearinghouse(cur: Cursor, v: Visitor, layout: str, d: int, where: str) -> None:
@@ -332,14 +349,16 @@ def _clearinghouse(cur: Cursor, v: Visitor, layout: str, d: int, where: str) -> 
 
 def _entries(cur: Cursor, where: str) -> Iterable[tuple[Any, Any, Where]]:
     """The (key, value, path) entries of a map stored as a map or as a list of [key, value] pairs."""
+    read = cur.read
     if cur.kind() == "map":
         for key in cur.map_keys(where):
-            yield key, cur.read(), lambda key=key: f"{where}[{key!r}]"
+            yield key, read(), (where, (key,))
         return
     for i in cur.array_items(where):
-        at = lambda i=i: f"{where}[{i}]"  # noqa: E731
-        key, value = expect_pair(cur.read(), at)
-        yield key, value, lambda at=at: at() + "[1]"
+        entry = read()
+        if type(entry) is not list or len(entry) != 2:
+            expect_pair(entry, (where, i))  # raises
+        yield entry[0], entry[1], ((where, i), "[1]")
 
 
 def _user_states(cur: Cursor, v: Visitor, layout: str, d: int, where: str) -> None:
@@ -389,8 +408,8 @@ def _entries_or_skip(cur: Cursor, where: str, fail: Fail) -> Iterable[tuple[Any,
         return
     for i in cur.array_items(where):
         entry = cur.read()
-        if isinstance(entry, list) and len(entry) == 2:
-            yield entry[0], entry[1], lambda i=i: f"{where}[{i}][1]"
+        if type(entry) is list and len(entry) == 2:
+            yield entry[0], entry[1], ((where, i), "[1]")
         else:
             fail(NodeLayoutError(f"{where}[{i}]: expected a [key, value] pair, found {_describe(entry)}"))
 
@@ -468,7 +487,11 @@ class _ProbeVisitor:
         pass
 
     def user(self, layout, dex, address, state, where):
-        raise _Recognised(layout)  # the walk checked its keys: the layout is known
+        # The walk checked the state's keys; stop at the first one holding a position, so that the
+        # position keys are checked too.
+        held = (state.get("p") or {}).get("p") if layout == COMPRESSED else state.get("asset_positions")
+        if held:
+            raise _Recognised(layout)
 
     def section(self, where):
         pass
@@ -487,13 +510,19 @@ class _ProbeVisitor:
 
 
 def probe_layout(path: str | Path) -> Probe:
-    """The layout of the state file at `path`, read only as far as its first user state; raises
+    """The layout of the state file at `path`, read only as far as the first user state that holds a
+    position (the whole file when none does); raises
     `NodeLayoutError` (naming the key path) when it is none of the known ones."""
     path = Path(path)
-    with open_cursor(path) as cur:
-        fmt = cur.format
+    backend = "yajl2_c"
+    while True:
         try:
-            layout = walk(cur, _ProbeVisitor())
-        except _Recognised as found:
-            layout = found.layout
-    return Probe(layout=layout, format=fmt)
+            with open_cursor(path, json_backend=backend) as cur:
+                try:
+                    return Probe(layout=walk(cur, _ProbeVisitor()), format=cur.format)
+                except _Recognised as found:
+                    return Probe(layout=found.layout, format=cur.format)
+        except JsonNeedsPythonBackend:
+            backend = "python"  # yajl's C parser stops at integers beyond 64 bits
+        except NodeStateError as exc:
+            raise exc.at(path) from exc

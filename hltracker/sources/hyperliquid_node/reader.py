@@ -20,15 +20,24 @@ import polars as pl
 from hltracker.model.wire import parse_iso
 from hltracker.sources.hyperliquid_node.cursor import JsonNeedsPythonBackend, open_cursor
 from hltracker.sources.hyperliquid_node.errors import MarksUnavailableError, NodeLayoutError, NodeStateError
-from hltracker.sources.hyperliquid_node.probe import COMPRESSED, SPOT_SECTION, STAKING_SECTION, VERBOSE, Where, walk
+from hltracker.sources.hyperliquid_node.probe import (
+    COMPRESSED,
+    SPOT_SECTION,
+    STAKING_SECTION,
+    VERBOSE,
+    Where,
+    path_of,
+    walk,
+)
 
 CHUNK_ROWS = 4_096
 
 # Raw rows, per layout. Compressed: integers as the state scales them (USD x 1e6, size x 10^szDecimals).
-C_POSITIONS = {"dex_index": pl.Int32, "address": pl.String, "asset": pl.Int64, "size_raw": pl.Int64,
+# `book`: the row of the position's user state in the users rows (its cross account on that dex).
+C_POSITIONS = {"book": pl.Int64, "dex_index": pl.Int32, "address": pl.String, "asset": pl.Int64, "size_raw": pl.Int64,
                "entry_ntl_raw": pl.Int64, "leverage": pl.Int64, "isolated": pl.Boolean, "iso_raw_usd_raw": pl.Int64,
                "margin_table": pl.Int64, "funding_open_raw": pl.Int64}
-V_POSITIONS = {"dex_index": pl.Int32, "address": pl.String, "coin": pl.String, "szi": pl.Float64,
+V_POSITIONS = {"book": pl.Int64, "dex_index": pl.Int32, "address": pl.String, "coin": pl.String, "szi": pl.Float64,
                "entry_price": pl.Float64, "leverage": pl.Int64, "isolated": pl.Boolean, "iso_raw_usd": pl.Float64,
                "funding_since_open": pl.Float64}
 C_USERS = {"dex_index": pl.Int32, "address": pl.String, "raw_usd_raw": pl.Int64}
@@ -45,7 +54,11 @@ class _Rows:
         self.where = where  # the key path the rows come from, for type errors
         self._rows: list[tuple] = []
         self._chunks: list[pl.DataFrame] = []
+        self._flushed = 0
         self.add = self._rows.append
+
+    def __len__(self) -> int:
+        return self._flushed + len(self._rows)
 
     def flush_if_full(self) -> None:
         if len(self._rows) >= CHUNK_ROWS:
@@ -66,13 +79,14 @@ class _Rows:
                 raise NodeLayoutError(f"{self.where}: {name} has null values")
             series.append(s)
         self._chunks.append(pl.DataFrame(series))
+        self._flushed += len(self._rows)
         self._rows.clear()
 
     def frame(self) -> pl.DataFrame:
         self._flush()
         if not self._chunks:
             return pl.DataFrame(schema=self.schema)
-        return pl.concat(self._chunks, rechunk=True)
+        return pl.concat(self._chunks, rechunk=False)
 
 
 @dataclass
@@ -98,7 +112,7 @@ def _address(value: Any, where: Where) -> str:
         return value.lower()
     if isinstance(value, bytes) and len(value) == 20:
         return "0x" + value.hex()
-    raise NodeLayoutError(f"{where if isinstance(where, str) else where()}: expected an address, found {value!r}")
+    raise NodeLayoutError(f"{path_of(where)}: expected an address, found {value!r}")
 
 
 class _Collector:
@@ -117,6 +131,8 @@ class _Collector:
             (VERBOSE, "positions"): _Rows(V_POSITIONS, dexes + "[].asset_positions"),
             (VERBOSE, "users"): _Rows(V_USERS, dexes),
         }
+        self._c_positions, self._c_users = self.rows[COMPRESSED, "positions"], self.rows[COMPRESSED, "users"]
+        self._v_positions, self._v_users = self.rows[VERBOSE, "positions"], self.rows[VERBOSE, "users"]
         self.spot_rows = _Rows(SPOT, "exchange.locus.scl.user_states.user_to_state")
         self.stake_rows = _Rows(STAKES, "exchange.c_staking.delegations")
         self.tokens: dict[int, tuple[str, int]] | None = None
@@ -128,16 +144,14 @@ class _Collector:
 
     def meta(self, layout: str, dex: int, meta: dict) -> None:
         if layout == COMPRESSED and not self.have_marks:
-            raise MarksUnavailableError(
-                "this state has the 2026 compressed layout, which carries no mark prices: pass an info URL so "
-                "that marks can be read from its metaAndAssetCtxs (markets_from=...)")
+            raise MarksUnavailableError("this state has the 2026 compressed layout, which carries no mark prices")
         self.metas[layout][dex] = meta
 
     def oracle(self, dex: int, oracle: dict) -> None:
         self.oracles[dex] = oracle
 
     def user(self, layout: str, dex: int, address: Any, state: dict, where: Where) -> None:
-        addr = _address(address, where)
+        addr = address.lower() if type(address) is str else _address(address, where)
         try:
             if layout == COMPRESSED:
                 self._compressed_user(dex, addr, state)
@@ -146,33 +160,35 @@ class _Collector:
         except NodeLayoutError:
             raise
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise NodeLayoutError(f"{where if isinstance(where, str) else where()}: "
+            raise NodeLayoutError(f"{path_of(where)}: "
                                   f"unexpected value ({type(exc).__name__}: {exc})") from None
 
     def _compressed_user(self, dex: int, addr: str, state: dict) -> None:
-        positions = self.rows[COMPRESSED, "positions"]
-        users = self.rows[COMPRESSED, "users"]
+        users = self._c_users
+        book = len(users)
         users.add((dex, addr, state["u"]))
         held = state.get("p")
-        for asset, pos in held["p"] if held else ():
-            leverage = pos["l"]
-            iso = leverage.get("I")
-            lev, raw = (leverage["C"], 0) if iso is None else (iso["l"], iso["r"])
-            positions.add((dex, addr, asset, pos["s"], pos["e"], lev, iso is not None, raw, pos["M"],
-                           pos["f"]["o"]))
-        positions.flush_if_full()
+        if held and held["p"]:
+            positions = self._c_positions
+            for asset, pos in held["p"]:
+                leverage = pos["l"]
+                iso = leverage.get("I")
+                lev, raw = (leverage["C"], 0) if iso is None else (iso["l"], iso["r"])
+                positions.add((book, dex, addr, asset, pos["s"], pos["e"], lev, iso is not None, raw, pos["M"],
+                               pos["f"]["o"]))
+            positions.flush_if_full()
         users.flush_if_full()
 
     def _verbose_user(self, dex: int, addr: str, state: dict) -> None:
-        positions = self.rows[VERBOSE, "positions"]
-        users = self.rows[VERBOSE, "users"]
+        positions, users = self._v_positions, self._v_users
+        book = len(users)
         users.add((dex, addr, float(state["raw_usd"])))
         for entry in state.get("asset_positions") or ():
             pos = entry["position"]
             leverage = pos["leverage"]
             iso = leverage["type"] == "isolated"
-            positions.add((dex, addr, pos["coin"], float(pos["szi"]), float(pos["entry_px"]), int(leverage["value"]),
-                           iso, float(leverage["raw_usd"]) if iso else 0.0,
+            positions.add((book, dex, addr, pos["coin"], float(pos["szi"]), float(pos["entry_px"]),
+                           int(leverage["value"]), iso, float(leverage["raw_usd"]) if iso else 0.0,
                            float(pos["cum_funding"]["since_open"])))
         positions.flush_if_full()
         users.flush_if_full()
@@ -181,21 +197,27 @@ class _Collector:
         self.sections.add(where)
 
     def spot_tokens(self, tokens: list) -> None:
-        self.tokens = {int(index): (str(t["name"]), int(t["wei_decimals"])) for index, t in tokens}
+        try:
+            self.tokens = {int(index): (str(t["name"]), int(t["wei_decimals"])) for index, t in tokens}
+        except (TypeError, ValueError) as exc:
+            raise NodeLayoutError(f"{SPOT_SECTION}.tokens: unexpected value ({exc})") from None
 
     def spot_user(self, address: Any, state: dict, where: Where) -> None:
-        addr = _address(address, where)
+        addr = address.lower() if type(address) is str else _address(address, where)
         balances = state["b"]
-        if not isinstance(balances, list) or not all(isinstance(b, list) and len(b) == 2 for b in balances):
-            raise NodeLayoutError(f"{where if isinstance(where, str) else where()}.b: expected [token, amount] pairs")
-        for token, amount in balances:
-            self.spot_rows.add((addr, token, amount))
+        if type(balances) is not list:
+            raise NodeLayoutError(f"{path_of(where)}.b: expected a list of [token, amount] pairs")
+        add = self.spot_rows.add
+        for balance in balances:
+            if type(balance) is not list or len(balance) != 2:
+                raise NodeLayoutError(f"{path_of(where)}.b: expected [token, amount] pairs, found {balance!r}")
+            add((addr, balance[0], balance[1]))
         self.spot_rows.flush_if_full()
 
     def stake(self, address: Any, delegations: Any, where: Where) -> None:
         addr = _address(address, where)
         if not isinstance(delegations, list) or not all(isinstance(d, list) and len(d) == 2 for d in delegations):
-            raise NodeLayoutError(f"{where if isinstance(where, str) else where()}: "
+            raise NodeLayoutError(f"{path_of(where)}: "
                                   "expected a list of [validator, amount] pairs")
         for _validator, amount in delegations:
             self.stake_rows.add((addr, amount))
@@ -204,19 +226,25 @@ class _Collector:
     def optional_section_failed(self, section: str, error: NodeLayoutError) -> None:
         self.failed[section] = error
 
+    def _optional_frame(self, section: str, rows: _Rows) -> pl.DataFrame | None:
+        if section not in self.sections or section in self.failed:
+            return None
+        try:
+            return rows.frame()
+        except NodeLayoutError as exc:  # a value of the wrong type in the last chunk
+            self.failed[section] = exc
+            return None
+
     def result(self, layout: str, fmt: str) -> RawState:
         ctx = self.contexts[layout]
-        notes = [f"{section} left out: {error.problem}" for section, error in self.failed.items()]
-        spot_ok = SPOT_SECTION in self.sections and SPOT_SECTION not in self.failed and self.tokens is not None
-        stakes_ok = STAKING_SECTION in self.sections and STAKING_SECTION not in self.failed
+        spot = self._optional_frame(SPOT_SECTION, self.spot_rows) if self.tokens is not None else None
+        stakes = self._optional_frame(STAKING_SECTION, self.stake_rows)
         return RawState(
             layout=layout, format=fmt, height=_height(ctx), time=_time(ctx),
             metas=self.metas[layout], oracles=self.oracles,
             positions=self.rows[layout, "positions"].frame(), users=self.rows[layout, "users"].frame(),
-            spot_tokens=self.tokens if spot_ok else None,
-            spot=self.spot_rows.frame() if spot_ok else None,
-            stakes=self.stake_rows.frame() if stakes_ok else None,
-            notes=notes,
+            spot_tokens=self.tokens if spot is not None else None, spot=spot, stakes=stakes,
+            notes=[f"{section} left out: {error.problem}" for section, error in self.failed.items()],
         )
 
 
