@@ -421,3 +421,19 @@ def test_meta_and_ctxs_of_different_lengths_are_refused():
     meta, ctxs = msgspec.json.decode(_encode(SHAPES["metaAndAssetCtxs"]), type=MetaAndAssetCtxs)
     with pytest.raises(ValueError, match="3 markets but 2 asset contexts"):
         parse.markets_frame([("", (meta, ctxs[:2]))])
+
+
+def test_a_cycle_without_market_data_yields_nothing_and_the_next_one_tries_again(exchange):
+    wallets = _wallets(exchange.sim, 2)
+    down = {"on": True}
+
+    def handler(request):
+        if down["on"] and json.loads(request.content)["type"] == "perpDexs":
+            down["on"] = False
+            return httpx.Response(503, text="maintenance")
+        return exchange(request)
+
+    src = HyperliquidHttpSource(url="http://exchange/info", wallets=wallets, weight_limit=None, retries=0,
+                                interval=0, cycles=2, transport=httpx.MockTransport(handler))
+    snaps = list(src.snapshots())
+    assert len(snaps) == 1 and snaps[0].extra["cycle"] == "1" and src.cycle == 2

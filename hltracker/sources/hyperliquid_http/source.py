@@ -130,9 +130,8 @@ class HyperliquidHttpSource:
                 started = time.monotonic()
                 try:
                     snap = self.take_snapshot()
-                except InfoError as exc:
-                    log.warning("cycle %d: market data unavailable, no snapshot: %s", self.cycle, exc)
-                    self.cycle += 1
+                except InfoError as exc:  # the cycle counted itself already
+                    log.warning("cycle %d: market data unavailable, no snapshot: %s", self.cycle - 1, exc)
                     snap = None
                 if snap is not None:
                     yield snap
