@@ -45,8 +45,8 @@ from hltracker.sources.hyperliquid_http.watchlist import (
     DEFAULT_TIERS,
     LeaderboardEntry,
     RefreshTiers,
+    leaderboard_entries,
     normalise_address,
-    parse_leaderboard,
     read_leaderboard,
     read_watchlist,
     stagger,
@@ -186,9 +186,8 @@ class HyperliquidHttpSource:
         info = self.client
         addresses = await self._watched()
         dexes = await self._dexes(info)
-        metas = await asyncio.gather(*(info.meta_and_asset_ctxs(d) for d in dexes))
+        markets = await fetch_markets(info, dexes)
         mids = await info.all_mids("")
-        markets = parse.markets_frame(list(zip(dexes, metas, strict=True)))
         marks = dict(zip(markets["coin"].to_list(), markets["mark_price"].to_list(), strict=True))
         hype_px = parse.hype_price(mids, marks)
 
@@ -251,12 +250,11 @@ class HyperliquidHttpSource:
     async def _leaderboard_entries(self) -> list[LeaderboardEntry]:
         board = str(self.leaderboard)
         if board.startswith(("http://", "https://")):
-            response = await self.client._send("GET", board, {"type": "leaderboard"})
-            return parse_leaderboard(response.content, self.top, board)
+            return leaderboard_entries(await self.client.leaderboard(board), self.top, board)
         return read_leaderboard(board, self.top)
 
     async def _dexes(self, info: InfoClient) -> list[str]:
-        listed = [""] + [d.name for d in await info.perp_dexs() if d is not None]
+        listed = await listed_dexes(info)
         if self.dexes is None:
             return listed
         unknown = [d for d in self.dexes if d not in listed]
@@ -320,6 +318,17 @@ def _revalue(account: dict, rows: list[dict], marks_then: dict[str, float], mark
         account["perp_equity"] += move
 
 
+async def listed_dexes(info: InfoClient) -> list[str]:
+    """Every perp dex as the API names it: "" (the main dex), then the HIP-3 dexes of `perpDexs`."""
+    return [""] + [d.name for d in await info.perp_dexs() if d is not None]
+
+
+async def fetch_markets(info: InfoClient, dexes: Sequence[str]) -> pl.DataFrame:
+    """The markets frame of `dexes`: one `metaAndAssetCtxs` per dex."""
+    metas = await asyncio.gather(*(info.meta_and_asset_ctxs(d) for d in dexes))
+    return parse.markets_frame(list(zip(dexes, metas, strict=True)))
+
+
 def markets_from_info(url: str, transport: httpx.AsyncBaseTransport | None = None,
                       weight_limit: int | None = DEFAULT_WEIGHT_LIMIT) -> Callable[[], pl.DataFrame]:
     """A callable that fetches every dex's markets frame from an info endpoint (for sources whose own
@@ -327,8 +336,6 @@ def markets_from_info(url: str, transport: httpx.AsyncBaseTransport | None = Non
 
     async def fetch() -> pl.DataFrame:
         async with InfoClient(url, limiter=RateLimiter(weight_limit), transport=transport) as info:
-            dexes = [""] + [d.name for d in await info.perp_dexs() if d is not None]
-            metas = await asyncio.gather(*(info.meta_and_asset_ctxs(d) for d in dexes))
-            return parse.markets_frame(list(zip(dexes, metas, strict=True)))
+            return await fetch_markets(info, await listed_dexes(info))
 
     return lambda: asyncio.run(fetch())

@@ -81,6 +81,12 @@ def parse_leaderboard(content: bytes | str, top: int | None = None, where: str =
         board = msgspec.json.decode(content, type=Leaderboard)
     except msgspec.DecodeError as exc:
         raise WatchlistError(f"{where}: not in the leaderboard format: {exc}") from None
+    return leaderboard_entries(board, top, where)
+
+
+def leaderboard_entries(board: Leaderboard, top: int | None = None, where: str = "leaderboard") -> list[
+        LeaderboardEntry]:
+    """A decoded leaderboard's rows, largest account value first (the `top` N when given)."""
     entries = []
     for row in board.leaderboard_rows:
         windows = dict(row.window_performances)
