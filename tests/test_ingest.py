@@ -165,7 +165,7 @@ def test_cli_ingests_snapshot_files_reporting_the_malformed_folder(tmp_path, new
     assert done.returncode == 0, done.stderr
     out = " ".join(done.stdout.split())
     assert "landed 3, already there 0, rejected 1" in out
-    assert folders[2].name in out and "not a readable Parquet file" in out
+    assert folders[2].name in out and "does not match its sha256" in out
     with open_store(db) as store:
         assert store.snapshot_count() == 3
         assert not store.has_snapshot(snaps[2].taken_at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -157,7 +158,20 @@ def _assert_same(got: Snapshot, want: Snapshot) -> None:
 
 
 def _rewrite_frame(folder: Path, name: str, df: pl.DataFrame) -> None:
-    df.write_parquet(folder / f"{name}.parquet")
+    """Replace a frame's file as a producer would: the file, then its checksum in the manifest."""
+    path = folder / f"{name}.parquet"
+    df.write_parquet(path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["frames"][name]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _drop_checksums(folder: Path) -> None:
+    """The manifest as a producer that writes no checksums (or an older hltracker) leaves it."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["frames"].values():
+        del entry["sha256"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
 def _edit_manifest(folder: Path, **changes) -> None:
@@ -218,6 +232,9 @@ def test_manifest_names_format_time_and_frames(tmp_path):
 
     manifest = json.loads((folder / "manifest.json").read_text())
 
+    def sha(frame: str) -> str:  # the SHA-256 of the file's bytes, as any sha256sum prints it
+        return hashlib.sha256((folder / f"{frame}.parquet").read_bytes()).hexdigest()
+
     assert folder.name == "20260321T001500.250Z"
     assert manifest == {
         "format": "hltracker-snapshot",
@@ -227,10 +244,10 @@ def test_manifest_names_format_time_and_frames(tmp_path):
         "height": 941_006_631,
         "extra": {"profile": "small", "seed": "7"},
         "frames": {
-            "markets": {"rows": 3, "file": "markets.parquet"},
-            "accounts": {"rows": 3, "file": "accounts.parquet"},
-            "positions": {"rows": 4, "file": "positions.parquet"},
-            "fills": {"rows": 3, "file": "fills.parquet"},
+            "markets": {"rows": 3, "file": "markets.parquet", "sha256": sha("markets")},
+            "accounts": {"rows": 3, "file": "accounts.parquet", "sha256": sha("accounts")},
+            "positions": {"rows": 4, "file": "positions.parquet", "sha256": sha("positions")},
+            "fills": {"rows": 3, "file": "fills.parquet", "sha256": sha("fills")},
         },
     }
 
@@ -547,6 +564,9 @@ def test_a_truncated_frame_file_raises(tmp_path):
     data = (folder / "markets.parquet").read_bytes()
     (folder / "markets.parquet").write_bytes(data[: len(data) // 2])
 
+    with pytest.raises(SnapshotFilesError, match=r"markets: 'markets\.parquet' does not match its sha256"):
+        read_snapshot(folder)
+    _drop_checksums(folder)  # a producer without checksums: the Parquet reader is the only guard left
     with pytest.raises(SnapshotFilesError, match=r"markets: 'markets\.parquet' is not a readable Parquet"):
         read_snapshot(folder)
 

@@ -2,7 +2,8 @@
 
 No I/O, no clock, no logging (DESIGN.md section 1). Modules: `positions` (pricing and profile fields),
 `profiles` (wallets and cohorts), `lifecycle` (ids, opens, closes, flips), `series` (per-snapshot
-series), `segments` (cohort bias and summaries), `heatmap`, `liquidation`, and `run` tying them together.
+series), `segments` (cohort bias and summaries), `heatmap`, `liquidation`, `finite` (a NaN or +-inf figure is
+null), and `run` tying them together.
 """
 
 from hltracker.engine.lifecycle import position_id

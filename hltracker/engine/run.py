@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hltracker.engine import heatmap, lifecycle, liquidation, positions, profiles, segments, series
+from hltracker.engine.finite import finite_result
 from hltracker.model import Snapshot
 from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, EngineResult, EngineState
 
@@ -10,7 +11,8 @@ from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, EngineResult, EngineS
 def run(snapshot: Snapshot, previous: EngineState | None) -> EngineResult:
     """Compute profiles, lifecycles, series and current-only outputs for one validated snapshot.
 
-    Pure: no I/O and no clock. The next run starts from `next_state(result)`.
+    Pure: no I/O and no clock. The next run starts from `next_state(result)`. A figure that comes out NaN or
+    +-inf from valid inputs is null (engine/finite.py says why and where).
     """
     taken_ms = snapshot.taken_at_ms
     priced = positions.priced_positions(snapshot.positions, snapshot.markets)
@@ -30,7 +32,7 @@ def run(snapshot: Snapshot, previous: EngineState | None) -> EngineResult:
     open_pos = tracked.open_positions
     coins, cells = heatmap.heatmap(open_pos, taken_ms)
     segment_series, top_assets = segments.segment_figures(open_pos, wallets, taken_ms)
-    return EngineResult(
+    return finite_result(EngineResult(
         taken_at=snapshot.taken_at,
         markets=snapshot.markets,
         wallets=wallets.sort("address"),
@@ -48,7 +50,7 @@ def run(snapshot: Snapshot, previous: EngineState | None) -> EngineResult:
         segment_top_assets=top_assets,
         liquidation_risk=liquidation.liquidation_risk(open_pos),
         liquidation_bins=liquidation.liquidation_bins(open_pos, snapshot.markets),
-    )
+    ))
 
 
 def next_state(result: EngineResult) -> EngineState:

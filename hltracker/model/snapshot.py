@@ -3,11 +3,15 @@
     Snapshot(taken_at, source, markets, accounts, positions, fills=None, height=None)
 
 `validate_snapshot` checks a snapshot against the contract and raises `SnapshotError` naming every
-problem it found; a snapshot that fails is rejected whole.
+problem it found (each offending column, with an example row); a snapshot that fails is rejected whole.
+Beyond the schema: non-nullable columns hold no null, keys are unique, every float column is finite (no
+NaN, no +-inf; nullable columns may be null, never NaN), prices, sizes and leverages keep their sign
+rules (SIGN_RULES), and positions refer to known markets and wallets.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -89,25 +93,84 @@ def _duplicate_problems(name: str, df: pl.DataFrame) -> list[str]:
     return []
 
 
+# Prices and sizes, their sign rules: column -> (the test a non-null value passes, how it reads). NaN and
+# infinities are `_finite_problems`' (a NaN compares greater than everything in Polars, so these pass it).
+SIGN_RULES: dict[str, dict[str, tuple[Callable[[pl.Expr], pl.Expr], str]]] = {
+    "markets": {
+        "mark_price": (lambda c: c > 0, "> 0"),
+        "oracle_price": (lambda c: c > 0, "> 0"),
+        "mid_price": (lambda c: c > 0, "> 0"),
+        "open_interest": (lambda c: c >= 0, ">= 0"),
+        "day_ntl_volume": (lambda c: c >= 0, ">= 0"),
+        "max_leverage": (lambda c: c >= 1, ">= 1"),
+    },
+    "accounts": {
+        "perp_volume_30d": (lambda c: c >= 0, ">= 0"),
+    },
+    "positions": {
+        "szi": (lambda c: c != 0, "non-zero (only open positions are listed)"),
+        "entry_price": (lambda c: c > 0, "> 0"),
+        "position_value": (lambda c: c >= 0, ">= 0"),
+        "liquidation_price": (lambda c: c > 0, "> 0 (null when there is none)"),
+        "leverage": (lambda c: c >= 1, ">= 1"),
+        "max_leverage": (lambda c: c >= 1, ">= 1"),
+    },
+    "fills": {
+        "px": (lambda c: c > 0, "> 0"),
+        "sz": (lambda c: c > 0, "> 0"),
+        "liquidation_mark_px": (lambda c: c > 0, "> 0"),
+    },
+}
+
+# The columns that name a row in an example, for frames without a natural key.
+_EXAMPLE_KEYS: dict[str, tuple[str, ...]] = {"fills": ("time", "address", "coin")}
+
+
+def _example_row(name: str, df: pl.DataFrame, bad: pl.Expr) -> str:
+    """'row 12 (coin='BTC')': the first row of `df` where `bad` holds, by index and key."""
+    key = [c for c in FRAME_KEYS.get(name, _EXAMPLE_KEYS.get(name, ())) if c in df.columns]
+    first = df.with_row_index("_row").filter(bad).head(1)
+    named = ", ".join(f"{c}={first[c][0]!r}" for c in key)
+    return f"row {first['_row'][0]}" + (f" ({named})" if named else "")
+
+
+def _finite_problems(name: str, df: pl.DataFrame) -> list[str]:
+    """Every float column holds finite numbers only: no NaN, no +-inf (a null is a null's business)."""
+    problems = []
+    floats = [c for c, t in df.schema.items() if t.is_float()]
+    if not floats or df.height == 0:
+        return problems
+    counts = df.select(
+        *[pl.col(c).is_nan().sum().alias(f"nan:{c}") for c in floats],
+        *[pl.col(c).is_infinite().sum().alias(f"inf:{c}") for c in floats],
+    ).row(0, named=True)
+    for col in floats:
+        nan, inf = counts[f"nan:{col}"], counts[f"inf:{col}"]
+        if nan or inf:
+            what = ", ".join(part for part in (f"{nan} NaN" if nan else "", f"{inf} infinite" if inf else "")
+                             if part)
+            example = _example_row(name, df, ~pl.col(col).is_finite())
+            problems.append(f"{name}.{col}: {what} value(s), only finite numbers are allowed, e.g. {example}")
+    return problems
+
+
+def _sign_problems(name: str, df: pl.DataFrame) -> list[str]:
+    """Prices, sizes and leverages of `df` against SIGN_RULES (nulls and NaN are checked elsewhere)."""
+    problems = []
+    for col, (valid, reads) in SIGN_RULES.get(name, {}).items():
+        if col not in df.columns or df.height == 0:
+            continue
+        bad = ~valid(pl.col(col)) & pl.col(col).is_not_null()
+        n = df.select(bad.sum()).item()
+        if n:
+            problems.append(f"{name}.{col}: {n} value(s) not {reads}, e.g. {_example_row(name, df, bad)}")
+    return problems
+
+
 def _value_problems(snap: Snapshot) -> list[str]:
     problems = []
     m, p = snap.markets, snap.positions
-    for col in ("mark_price", "oracle_price"):
-        bad = m.filter(pl.col(col).is_nan() | (pl.col(col) <= 0))
-        if bad.height:
-            problems.append(f"markets.{col}: {bad.height} NaN or non-positive price(s), e.g. {bad['coin'][0]}")
-    bad_lev = m.filter(pl.col("max_leverage") < 1)
-    if bad_lev.height:
-        problems.append(f"markets.max_leverage: {bad_lev.height} value(s) below 1")
     if p.height:
-        for col in ("szi", "entry_price", "position_value"):
-            bad = p.filter(pl.col(col).is_nan() | pl.col(col).is_infinite())
-            if bad.height:
-                problems.append(f"positions.{col}: {bad.height} NaN or infinite value(s)")
-        if p.filter(pl.col("szi") == 0).height:
-            problems.append("positions.szi: zero-size rows (only non-zero positions are listed)")
-        if p.filter(pl.col("entry_price") <= 0).height:
-            problems.append("positions.entry_price: non-positive entry price(s)")
         bad_type = p.filter(~pl.col("leverage_type").is_in(list(LEVERAGE_TYPES)))
         if bad_type.height:
             problems.append(f"positions.leverage_type: values outside {LEVERAGE_TYPES}")
@@ -144,6 +207,8 @@ def validate_snapshot(snap: Snapshot) -> Snapshot:
         for name, df in snap.frames().items():
             problems += _null_problems(name, df)
             problems += _duplicate_problems(name, df)
+            problems += _finite_problems(name, df)
+            problems += _sign_problems(name, df)
         problems += _value_problems(snap)
     if problems:
         raise SnapshotError(problems)

@@ -1,6 +1,7 @@
 """The checks every backend runs before it touches the database, and the time conversions they share.
 
-- `check_frames`: a whole engine result against the tables it lands in (refused whole, nothing written);
+- `check_frames`: a whole engine result against the tables it lands in: schema, time range, finite
+  numbers (refused whole, nothing written);
 - `query_sql`: a named query and exactly the parameters it names;
 - `next_snapshot`: the row a landing adds to `snapshots`, or StoreError when it would go back in time;
 - `utc`, `to_ms`, `utc_ms`: timestamps in and out are timezone-aware UTC, kept to the millisecond.
@@ -30,7 +31,8 @@ def check_frames(frames: dict[str, pl.DataFrame]) -> None:
         if frame is None:
             problems.append(f"{table}: missing frame")
             continue
-        problems += frame_problems(table, frame) or _time_range_problems(table, frame)
+        problems += frame_problems(table, frame) or (_time_range_problems(table, frame)
+                                                     + _non_finite_problems(table, frame))
         if table in SERIES_TABLES and frame.height > FILLED_ROW_OFFSET:
             problems.append(f"{table}: {frame.height} rows, at most {FILLED_ROW_OFFSET} fit in one snapshot's ids")
     if problems:
@@ -49,6 +51,16 @@ def _time_range_problems(table: str, frame: pl.DataFrame) -> list[str]:
             if outside:
                 problems.append(f"{table}.{name}: {outside} times outside the years 1 to 9999")
     return problems
+
+
+def _non_finite_problems(table: str, frame: pl.DataFrame) -> list[str]:
+    """NaN and +-inf never land: the engine makes them null (engine/finite.py), so one here is a bug of
+    whatever built the frame, refused with the columns named rather than stored as a number."""
+    floats = [c for c, t in frame.schema.items() if t.is_float()]
+    if not floats or frame.height == 0:
+        return []
+    counts = frame.select(pl.col(c).is_finite().not_().sum() for c in floats).row(0)
+    return [f"{table}.{c}: {n} NaN or infinite value(s)" for c, n in zip(floats, counts, strict=True) if n]
 
 
 def query_sql(name: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:

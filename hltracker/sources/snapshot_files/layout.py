@@ -6,7 +6,8 @@
             accounts.parquet
             positions.parquet
             fills.parquet            only when the snapshot has a fills frame
-            manifest.json            written last: its presence marks the folder complete
+            manifest.json            written last: its presence marks the folder complete; lists
+                                     each file with its row count and SHA-256
         .tmp-20260321T001500.000Z-1a2b3c4d/   a write in progress; readers skip dot-folders
 
 Errors:
@@ -20,8 +21,11 @@ nothing is written for it.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Mapping
@@ -42,6 +46,11 @@ REQUIRED_FRAMES = ("markets", "accounts", "positions")
 OPTIONAL_FRAMES = ("fills",)
 COMPRESSION = "zstd"
 _DIR_NAME_FORMAT = "%Y%m%dT%H%M%S"
+CHECKSUM = "sha256"  # the manifest key of a frame file's checksum: lowercase hex SHA-256 of its bytes
+_HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+log = logging.getLogger(__name__)
+_warned_unchecked: set[str] = set()  # folders already reported as carrying no checksums
 
 
 class SnapshotFilesError(ValueError):
@@ -129,7 +138,13 @@ def _write_frame(df: pl.DataFrame, name: str, path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def _manifest(snap: Snapshot, rows: Mapping[str, int]) -> dict[str, Any]:
+def file_sha256(path: Path) -> str:
+    """The lowercase hex SHA-256 of the file's bytes (the manifest's `sha256` of a frame file)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _manifest(snap: Snapshot, rows: Mapping[str, int], checksums: Mapping[str, str]) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -137,7 +152,8 @@ def _manifest(snap: Snapshot, rows: Mapping[str, int]) -> dict[str, Any]:
         "source": snap.source,
         "height": snap.height,
         "extra": dict(snap.extra),
-        "frames": {name: {"rows": n, "file": f"{name}.parquet"} for name, n in rows.items()},
+        "frames": {name: {"rows": n, "file": f"{name}.parquet", CHECKSUM: checksums[name]}
+                   for name, n in rows.items()},
     }
 
 
@@ -181,11 +197,13 @@ def write_snapshot(snap: Snapshot, root: str | Path) -> Path:
     tmp = root / f".tmp-{name}-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
-        rows = {}
+        rows, checksums = {}, {}
         for frame_name, df in snap.frames().items():
-            _write_frame(df, frame_name, tmp / f"{frame_name}.parquet")
+            path = tmp / f"{frame_name}.parquet"
+            _write_frame(df, frame_name, path)
             rows[frame_name] = df.height
-        _write_manifest(_manifest(snap, rows), tmp)
+            checksums[frame_name] = file_sha256(path)
+        _write_manifest(_manifest(snap, rows, checksums), tmp)
         _fsync_dir(tmp)
         final = root / name
         _move_into_place(tmp, final)
@@ -246,7 +264,8 @@ def _manifest_fields(folder: Path, manifest: dict[str, Any]) -> tuple[datetime, 
     return taken_at, source, height, extra
 
 
-def _frame_entries(folder: Path, manifest: dict[str, Any]) -> dict[str, tuple[Path, int]]:
+def _frame_entries(folder: Path, manifest: dict[str, Any]) -> dict[str, tuple[Path, int, str | None]]:
+    """Per frame listed: (its file, its row count, its SHA-256 or None when the manifest has none)."""
     frames = manifest.get("frames")
     if not isinstance(frames, dict):
         raise SnapshotFilesError(folder, f"{MANIFEST}: frames is missing or not a JSON object")
@@ -259,13 +278,16 @@ def _frame_entries(folder: Path, manifest: dict[str, Any]) -> dict[str, tuple[Pa
         entry = frames.get(name)
         if entry is None:
             continue
-        file, rows = (entry.get("file"), entry.get("rows")) if isinstance(entry, dict) else (None, None)
+        file, rows, digest = ((entry.get("file"), entry.get("rows"), entry.get(CHECKSUM))
+                              if isinstance(entry, dict) else (None, None, None))
         if not isinstance(file, str) or not file or Path(file).name != file or file.startswith("."):
             problems.append(f"{MANIFEST}: frames.{name}.file {file!r} is not a file name in the folder")
         elif isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
             problems.append(f"{MANIFEST}: frames.{name}.rows {rows!r} is not a row count")
+        elif digest is not None and not (isinstance(digest, str) and _HEX_DIGEST.match(digest)):
+            problems.append(f"{MANIFEST}: frames.{name}.{CHECKSUM} {digest!r} is not 64 lowercase hex digits")
         else:
-            entries[name] = (folder / file, rows)
+            entries[name] = (folder / file, rows, digest)
     if problems:
         raise SnapshotFilesError(folder, problems)
     return entries
@@ -311,9 +333,14 @@ def _conform_file(df: pl.DataFrame, name: str) -> tuple[pl.DataFrame | None, lis
         return None, [f"{name}: cannot convert to the contract dtypes: {exc}"]
 
 
-def _read_frame(name: str, path: Path, rows: int) -> tuple[pl.DataFrame | None, list[str]]:
+def _read_frame(name: str, path: Path, rows: int, digest: str | None) -> tuple[pl.DataFrame | None, list[str]]:
     if not path.is_file():
         return None, [f"{name}: file {path.name!r} is missing"]
+    if digest is not None:
+        actual = file_sha256(path)
+        if actual != digest:
+            return None, [f"{name}: {path.name!r} does not match its {CHECKSUM} in {MANIFEST} (the file has "
+                          f"{actual}, the manifest says {digest}): it changed or was damaged after it was written"]
     try:
         df = pl.read_parquet(path)
     except (OSError, pl.exceptions.PolarsError) as exc:
@@ -323,19 +350,31 @@ def _read_frame(name: str, path: Path, rows: int) -> tuple[pl.DataFrame | None, 
     return _conform_file(df, name)
 
 
+def _warn_unchecked(folder: Path, names: list[str]) -> None:
+    """Folders written before checksums (or by a producer without them) are read, with one warning each."""
+    key = str(folder.resolve())
+    if names and key not in _warned_unchecked:
+        _warned_unchecked.add(key)
+        log.warning("snapshot folder %s: no %s checksum in %s for %s; read without checking the files",
+                    folder, CHECKSUM, MANIFEST, ", ".join(names))
+
+
 def read_snapshot(folder: str | Path) -> Snapshot:
     """The snapshot stored in `folder`, its frames in the contract's exact schema, validated.
 
     Raises `SnapshotFilesError` naming the folder and every reason when the manifest is missing or of
-    an unknown format or version, a frame file is missing or unreadable, or the frames break the
-    contract.
+    an unknown format or version, a frame file is missing, unreadable or does not match its checksum,
+    or the frames break the contract. A frame without a checksum is read unchecked (one warning per
+    folder).
     """
     folder = Path(folder)
     manifest = _load_manifest(folder)
     taken_at, source, height, extra = _manifest_fields(folder, manifest)
     frames, problems = {}, []
-    for name, (path, rows) in _frame_entries(folder, manifest).items():
-        df, found = _read_frame(name, path, rows)
+    entries = _frame_entries(folder, manifest)
+    _warn_unchecked(folder, [name for name, (_, _, digest) in entries.items() if digest is None])
+    for name, (path, rows, digest) in entries.items():
+        df, found = _read_frame(name, path, rows, digest)
         problems += found
         frames[name] = df
     if problems:
