@@ -90,11 +90,12 @@ def simulate(
 
 def _report_table(snap: Snapshot, scale: float) -> Table:
     table = Table(title=f"calibration at {snap.taken_at:%Y-%m-%d %H:%M}Z (counts / {scale:g})")
-    for col in ("group", "figure", "seed", "simulated", "ratio"):
+    for col in ("group", "figure", "seed", "simulated", "ratio", "tolerance", "ok"):
         table.add_column(col, justify="left" if col in ("group", "figure") else "right")
     for f in calibration_figures(snap, scale):
         ratio = "" if f.ratio is None else f"{f.ratio:.2f}"
-        table.add_row(f.group, f.name, f"{f.seed:,.4g}", f"{f.ours:,.4g}", ratio)
+        table.add_row(f.group, f.name, f"{f.seed:,.4g}", f"{f.ours:,.4g}", ratio, f"±{f.tolerance:.0%}",
+                      "yes" if f.within else "NO")
     return table
 
 

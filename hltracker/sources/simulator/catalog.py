@@ -16,7 +16,9 @@ Where the numbers come from:
   ``positions = count``, ``long_share = countLong / count``.
 - Every other live market gets a power-law tail by popularity rank (bigger caps first, down to a
   few dozen positions and ~$100k), with long shares of 0.45-0.65, scaled so that the catalogue sums
-  to the seed's general-metrics example: 209,394 open positions and 8.151e9 USD of open interest.
+  to the seed's general-metrics example: 209,394 open positions and 8.151e9 USD of open interest. The
+  tail's long shares are then scaled by one factor (to 0.35-0.51) so that the catalogue counts the
+  example's 105,465 long positions (`_with_seed_long_count`).
 - Prices are illustrative reference levels for March 2026 (BTC 67,800, ETH 2,240), daily
   volatilities are typical of each asset class, and the collateral token indices of the HIP-3
   dexes are illustrative.
@@ -24,7 +26,7 @@ Where the numbers come from:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 # perpDexs order: element 0 is the main dex, then the HIP-3 dexes in deployment order.
@@ -484,6 +486,33 @@ _BY_DEX: dict[str, tuple[MarketSpec, ...]] = {
 }
 
 # Main dex first, then each HIP-3 dex in DEXES order.
+# The 31 coins of the seed's /positions/coins example (the rows marked "# seed" above).
+SEED_EXAMPLE_COINS = frozenset({
+    "BTC", "ETH", "HYPE", "SOL", "xyz:BRENTOIL", "xyz:GOLD", "xyz:SILVER", "xyz:SP500", "XRP", "TAO",
+    "xyz:NVDA", "hyna:BTC", "cash:USA500", "LINK", "kPEPE", "xyz:TSLA", "xyz:GOOGL", "DOGE", "SUI",
+    "flx:OIL", "xyz:AAPL", "cash:GOLD", "vntl:MAG7", "vntl:SPACEX", "km:US500", "flx:GOLD",
+    "vntl:ANTHROPIC", "hyna:ETH", "km:SILVER", "flx:PALLADIUM", "km:SEMI",
+})
+# countLong of the seed's general-metrics example: 105,465 of its 209,394 open positions are long (0.504).
+SEED_LONG_POSITIONS = 105_465
+
+
+def _with_seed_long_count(by_dex: dict[str, tuple[MarketSpec, ...]]) -> dict[str, tuple[MarketSpec, ...]]:
+    """The tail markets' long shares scaled by one factor so that the whole catalogue counts the seed's
+    general-metrics long positions. The seed coins keep their own shares (0.596 together), so the tail's
+    0.45-0.65 (by count) becomes 0.35-0.51: left as listed, the market's long share was 0.57, not 0.504."""
+    specs = [spec for dex in DEXES for spec in by_dex[dex]]
+    seed_longs = sum(s.positions * s.long_share for s in specs if s.coin in SEED_EXAMPLE_COINS)
+    tail_longs = sum(s.positions * s.long_share for s in specs if s.coin not in SEED_EXAMPLE_COINS)
+    k = (SEED_LONG_POSITIONS - seed_longs) / tail_longs
+    return {
+        dex: tuple(spec if spec.coin in SEED_EXAMPLE_COINS or not spec.positions
+                   else replace(spec, long_share=spec.long_share * k) for spec in specs_of_dex)
+        for dex, specs_of_dex in by_dex.items()
+    }
+
+
+_BY_DEX = _with_seed_long_count(_BY_DEX)
 MARKETS: tuple[MarketSpec, ...] = tuple(spec for dex in DEXES for spec in _BY_DEX[dex])
 MARKETS_BY_COIN: dict[str, MarketSpec] = {spec.coin: spec for spec in MARKETS}
 

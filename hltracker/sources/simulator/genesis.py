@@ -21,6 +21,11 @@ from hltracker.sources.simulator.prices import price_history, round_price
 from hltracker.sources.simulator.universe import Universe
 
 HISTORY_DAYS = 120
+# No position opens (or grows, market.py) above this share of its market's calibrated open interest. The
+# sizing rule scales a wallet's raw size by a per-market factor; where few, small wallets hold a market at
+# genesis the factor is large, and a whale opening there later took a position many times the market's
+# whole open interest.
+MARKET_SHARE_CAP = 0.1
 MS_PER_HOUR = 3_600_000
 
 
@@ -81,13 +86,35 @@ def mm_absorb(rng: np.random.Generator, market: np.ndarray, delta: np.ndarray, n
         revise = rng.random(mm_inventory.shape) < revise_share
         want = np.where(revise, -np.round(mm_inventory * reversion), 0).astype(np.int64)
     residual = -(net + want.sum(axis=0))
-    # Each market's residual flow goes to one market maker, drawn per market and step.
+    # Each market's residual flow goes to one market maker: the market's lead maker, the one already
+    # holding the largest inventory there (a maker drawn per market and step while none holds any).
+    # Handing it to a maker drawn afresh each step let the makers' inventories wander apart, long
+    # against short, so that their gross open interest and their number of positions (every maker in
+    # every market) grew for days while their net stayed the traders' net.
     taker_mm = rng.integers(0, n_mm, n_markets)
+    if mm_inventory is not None:
+        size = np.abs(mm_inventory)
+        held = size.max(axis=0) > 0
+        taker_mm = np.where(held, size.argmax(axis=0), taker_mm)
     alloc = np.zeros((n_mm, n_markets), dtype=np.int64)
     alloc[taker_mm, np.arange(n_markets)] = residual
     total = want + alloc
     mi, mk = np.nonzero(total)
     return mm_wallets[mi], mk.astype(np.int64), total[mi, mk]
+
+
+def _size_factors(raw: np.ndarray, cap: np.ndarray, market: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per market, the factor f in [0.01, 50] with sum(min(raw x f, cap)) = target where it can be met
+    (bisection in log space, all markets at once): the capped sizes, not the raw ones, hit the target."""
+    n = target.shape[0]
+    lo, hi = np.full(n, np.log(0.01)), np.full(n, np.log(50.0))
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        got = np.bincount(market, weights=np.minimum(raw * np.exp(mid)[market], cap), minlength=n)
+        below = got < target
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    has = np.bincount(market, minlength=n) > 0
+    return np.where(has, np.exp((lo + hi) / 2), 1.0)
 
 
 def build_genesis(rng: np.random.Generator, uni: Universe, people: pop.Population, scale: float,
@@ -103,11 +130,9 @@ def build_genesis(rng: np.random.Generator, uni: Universe, people: pop.Populatio
     n_pos = np.bincount(wallet, minlength=len(people))[wallet]
     side, lev, isolated, raw = side_and_raw_value(rng, uni, people, wallet, market, n_pos)
 
-    raw_sum = np.bincount(market, weights=raw, minlength=uni.n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(raw_sum > 0, uni.target_oi * scale / raw_sum, 1.0)
-    factor = np.clip(factor, 0.01, 50.0)
-    value = np.minimum(raw * factor[market], people.equity[wallet] * lev * 0.9)
+    cap = np.minimum(people.equity[wallet] * lev * 0.9, MARKET_SHARE_CAP * uni.target_oi[market] * scale)
+    factor = _size_factors(raw, cap, market, uni.target_oi * scale)
+    value = np.minimum(raw * factor[market], cap)
     lots = side * to_lots(uni, market, value, mark)
 
     mm = np.flatnonzero(people.kind == pop.MARKET_MAKER)

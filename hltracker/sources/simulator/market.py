@@ -24,6 +24,7 @@ import numpy as np
 from hltracker.sources.simulator import population as pop
 from hltracker.sources.simulator.book import PositionBook
 from hltracker.sources.simulator.genesis import (
+    MARKET_SHARE_CAP,
     build_genesis,
     choose_markets,
     house_leverage,
@@ -46,6 +47,23 @@ DAY_VOLUME_SLOTS = MS_PER_DAY // DAY_VOLUME_BUCKET_MS + 1  # every bucket that c
 OPEN_PULL = 0.05  # share of the gap to the target position count closed per reference step
 MM_REVISE_SHARE = 0.1  # share of (market maker, market) inventories revised per reference step
 NAV_DRIFT, NAV_VOL = 0.00002, 0.0008  # vault NAV log-walk per reference step
+# A size change moves the size a U(0, 1) part of the way to a fresh size drawn by the wallet's sizing
+# rule (the rule of its opens), so held sizes keep the distribution sizes open at. It used to multiply
+# the size by 1 + U(-0.7, 1.0): a mean of 1.15 grew every long-held position, and even at a mean of 1 the
+# product is a martingale whose tail runs away (one wallet's position grew to many times its equity in
+# days), taking the open interest and the margin deposits with it. A flip lands on the other side at
+# U(0.5, 1.5) x the old size.
+FLIP_RANGE = (0.5, 1.5)
+# The liquidator vault unwinds what it took over: this share of each inherited position per reference
+# step, trading with the market makers (before, it held every liquidated position for ever, so its open
+# interest only grew).
+LIQUIDATOR_UNWIND = 0.1
+# Wallets take profits out: a wallet whose perp equity is above WITHDRAW_ABOVE x its usual equity
+# withdraws this share of the excess per reference step, as far as its free main-dex collateral goes.
+# Margin calls bring money in (`_top_up_margin`); without a way out, every loser's deposit and every
+# winner's gain stayed, and the summed perp equity rose against the open interest day after day.
+WITHDRAW_ABOVE = 1.2
+WITHDRAW_SHARE = 0.02
 
 
 def compounded(share: float, steps: float) -> float:
@@ -81,9 +99,16 @@ class SimulatedMarket:
         self.premium = rng.normal(0, 0.0003, uni.n) * ~uni.delisted
         self._set_marks()
         self.people = pop.sample_population(rng, profile.n_wallets, profile.n_market_makers,
-                                            profile.trader_share, profile.recent_trader_share)
+                                            profile.trader_share, profile.recent_trader_share,
+                                            scale=profile.position_scale)
         g = build_genesis(rng, uni, self.people, profile.position_scale, self.now_ms, self.mark)
         self.book, self.cash, self.size_factor = g.book, g.cash, g.size_factor
+        # A trader's usual number of positions is what it holds at genesis (its draws less the repeated
+        # markets): a higher target left the multi-market wallets, the richer ones, short of positions
+        # from the first step, so that their large opens raised the open interest for a day.
+        traders = self.people.kind == pop.TRADER
+        held = np.bincount(self.book.wallet, minlength=len(self.people))
+        self.people.n_target[traders] = held[traders]
         self.target_positions = float(uni.target_positions.sum() * profile.position_scale)
         self._scale_off_perp()
         view = self.view()
@@ -229,6 +254,7 @@ class SimulatedMarket:
         self.last_fills = fills
         self._record_volume(fills, t0, t1)
         self._top_up_margin()
+        self._withdraw_profits(ref_steps)
         self.now_ms = t1
         self.steps_taken += 1
         self._checkpoint_day(t0, t1)
@@ -286,7 +312,8 @@ class SimulatedMarket:
         )
         liquidated = np.concatenate([victims, np.full(lm.size, -1)])
         was_isolated = b.isolated[r]
-        res = execute(self.book, uni, intents, self.mark, t0, t1, self.next_tid,
+        # Liquidations come first in the step: their fills are stamped t0 + 1, the step's trades after.
+        res = execute(self.book, uni, intents, self.mark, t0, t0 + 2, self.next_tid,
                       liquidation=(liquidated, self.mark))
         self.next_tid += len(res.fills.tid) // 2
         self.book = res.book
@@ -317,13 +344,14 @@ class SimulatedMarket:
         close = tradable & (u < p_close)
         adjust = tradable & ~close & (u < p_close + dt_days / prof.adjust_days)
         n_adj = int(adjust.sum())
-        factor = rng.uniform(-0.7, 1.0, n_adj)
-        adj_delta = np.round(b.lots[adjust] * factor).astype(np.int64)
+        fresh = self._fresh_lots(np.flatnonzero(adjust), rng.exponential(1.0, n_adj))
+        adj_delta = np.round((fresh - b.lots[adjust]) * rng.uniform(0.0, 1.0, n_adj)).astype(np.int64)
         flip = rng.random(n_adj) < prof.flip_share
         adj_delta = np.where(flip, -b.lots[adjust] - np.maximum(1, np.round(np.abs(b.lots[adjust]) * rng.uniform(
-            0.2, 1.2, n_adj))).astype(np.int64) * np.sign(b.lots[adjust]), adj_delta)
-        rows = np.concatenate([np.flatnonzero(close), np.flatnonzero(adjust)])
-        deltas = np.concatenate([-b.lots[close], adj_delta])
+            *FLIP_RANGE, n_adj))).astype(np.int64) * np.sign(b.lots[adjust]), adj_delta)
+        liq_rows, liq_delta = self._liquidator_unwind(live, ref_steps)
+        rows = np.concatenate([np.flatnonzero(close), np.flatnonzero(adjust), liq_rows])
+        deltas = np.concatenate([-b.lots[close], adj_delta, liq_delta])
         keep = deltas != 0
         rows, deltas = rows[keep], deltas[keep]
 
@@ -355,18 +383,51 @@ class SimulatedMarket:
             taker=np.concatenate([np.ones(n_retail, bool), np.zeros(mw.shape[0], bool)]),
             queue=rng.random(n_retail + mw.shape[0]),
         )
-        res = execute(self.book, uni, intents, self.mark, t0, t1, self.next_tid)
+        # after the step's liquidations (stamped t0 + 1), so a liquidated wallet's new position opens later
+        res = execute(self.book, uni, intents, self.mark, t0 + 1, t1, self.next_tid)
         self.next_tid += len(res.fills.tid) // 2
         self.book = res.book
         self._apply_cash(intents.wallet, intents.market, res.cash_delta)
         return res.fills
+
+    def _fresh_lots(self, rows: np.ndarray, share: np.ndarray) -> np.ndarray:
+        """Signed lots that book `rows` would open at now, on their side and leverage, by the sizing rule
+        of `_opens` (`share` is its exponential draw)."""
+        b, uni, people = self.book, self.uni, self.people
+        wallet, market, side = b.wallet[rows], b.market[rows], np.sign(b.lots[rows])
+        p_long = uni.long_share[market]
+        side_weight = np.where(side > 0, 0.5 / p_long, 0.5 / (1 - p_long))
+        lev = b.leverage[rows]
+        raw = (people.equity[wallet] * people.utilisation[wallet] * share
+               / np.maximum(people.n_target[wallet], 1) * lev * side_weight)
+        equity_now = np.clip(self._equity_now()[wallet], people.equity[wallet] * 0.25, people.equity[wallet])
+        value = np.minimum(raw * self.size_factor[market], equity_now * lev * 0.9)
+        return side * to_lots(uni, market, np.minimum(value, self._market_cap(market)), self.mark)
+
+    def _market_cap(self, market: np.ndarray) -> np.ndarray:
+        """The largest value a position may open or grow to in `market` (MARKET_SHARE_CAP)."""
+        return MARKET_SHARE_CAP * self.uni.target_oi[market] * self.profile.position_scale
+
+    def _liquidator_unwind(self, live: np.ndarray, ref_steps: float) -> tuple[np.ndarray, np.ndarray]:
+        """Book rows of the liquidator vault's positions in live markets and the lots it closes this step
+        (LIQUIDATOR_UNWIND of each per reference step, at least one lot, never past zero)."""
+        b = self.book
+        rows = np.flatnonzero((b.wallet == self.liquidator) & live[b.market])
+        lots = b.lots[rows]
+        share = compounded(LIQUIDATOR_UNWIND, ref_steps)
+        size = np.minimum(np.abs(lots), np.maximum(1, np.round(np.abs(lots) * share))).astype(np.int64)
+        return rows, -np.sign(lots) * size
 
     def _opens(self, n_open: int, live: np.ndarray):
         """New positions: wallets below their usual number of positions, in markets they do not hold."""
         people, uni, rng = self.people, self.uni, self.rng
         held = np.bincount(self.book.wallet, minlength=len(people))
         deficit = np.maximum(people.n_target.astype(np.int64) - held, 0)
-        weight = people.activity * deficit
+        # Wallets reopen at the pace they close (1 / holding time): then every wallet keeps, in
+        # expectation, the share of its usual positions it held at genesis. Weighting by the deficit
+        # alone refilled the quick closers too slowly, so the open positions drifted towards the long
+        # holders, who are the rich cohorts, and the value per position grew for days.
+        weight = people.activity * deficit / people.hold_days
         total = weight.sum()
         if n_open == 0 or total <= 0:
             z = np.zeros(0, np.int64)
@@ -381,9 +442,11 @@ class SimulatedMarket:
         wallet, market = wallet[fresh], market[fresh]
         n_pos = np.maximum(people.n_target[wallet], 1)
         side, lev, iso, raw = side_and_raw_value(rng, uni, people, wallet, market, n_pos)
-        equity_now = np.maximum(self._equity_now()[wallet], people.equity[wallet] * 0.25)
+        # The budget of an open: the wallet's equity now, never above its usual equity (margin deposits
+        # and lucky streaks do not make a wallet size up for good) nor below a quarter of it.
+        equity_now = np.clip(self._equity_now()[wallet], people.equity[wallet] * 0.25, people.equity[wallet])
         value = np.minimum(raw * self.size_factor[market], equity_now * lev * 0.9)
-        lots = side * to_lots(uni, market, value, self.mark)
+        lots = side * to_lots(uni, market, np.minimum(value, self._market_cap(market)), self.mark)
         return wallet.astype(np.int64), market.astype(np.int64), lots, lev, iso
 
     def _equity_now(self) -> np.ndarray:
@@ -416,6 +479,17 @@ class SimulatedMarket:
             add = np.where(iso_short, view.value * view.mmr * 1.5 - view.margin_used, 0.0)
             b.iso_margin += add
             np.add.at(self.net_deposits, b.wallet, add)
+
+    def _withdraw_profits(self, ref_steps: float) -> None:
+        """Wallets well above their usual equity withdraw part of the excess from free main-dex collateral."""
+        view = self.view()
+        excess = view.perp_equity - WITHDRAW_ABOVE * self.people.equity
+        free = np.maximum(view.cross_av - view.cross_im, 0.0).reshape(self.cash.shape)[:, 0]
+        amount = np.minimum(np.maximum(excess, 0.0), free) * compounded(WITHDRAW_SHARE, ref_steps)
+        amount = np.minimum(amount, np.maximum(self.cash[:, 0], 0.0))
+        if amount.any():
+            self.cash[:, 0] -= amount
+            self.net_deposits -= amount
 
     def _record_volume(self, fills: FillBatch, t0: int, t1: int) -> None:
         notional = fills.px * fills.lots * self.uni.lot[fills.market]

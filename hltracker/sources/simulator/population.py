@@ -34,6 +34,10 @@ HYPE_STAKE_SHARE = 0.674  # of total wallet equity (seed 2026-03-24 split)
 SPOT_SHARE = 0.133
 VAULT_SHARE = 0.033
 PERP_SHARE = 0.16
+# The house wallets at mainnet scale: market makers' equity is drawn for this many makers and the
+# liquidator vault holds LIQUIDATOR_EQUITY; a scaled-down profile scales both with its positions.
+MAINNET_MARKET_MAKERS = 40
+LIQUIDATOR_EQUITY = 1e8
 
 
 @dataclass
@@ -94,8 +98,12 @@ def _pnl(rng: np.random.Generator, capital: np.ndarray, loss_share: float) -> np
 
 
 def sample_population(rng: np.random.Generator, n: int, n_mm: int, trader_share: float,
-                      recent_share: float) -> Population:
-    """Sample `n` wallets: market makers first, then the liquidator, then everyone else."""
+                      recent_share: float, scale: float = 1.0) -> Population:
+    """Sample `n` wallets: market makers first, then the liquidator, then everyone else.
+
+    `scale` is the profile's position scale: the house wallets' equity scales with it (and the makers'
+    with their number), so that a scaled-down market keeps mainnet's perp equity per open interest.
+    """
     address = make_addresses(rng, n)
     kind = np.full(n, PASSIVE, dtype=np.int8)
     kind[:n_mm] = MARKET_MAKER
@@ -123,8 +131,8 @@ def sample_population(rng: np.random.Generator, n: int, n_mm: int, trader_share:
     )
     equity[passive] = np.minimum(equity[passive], 5e7)
     mm = kind == MARKET_MAKER
-    equity[mm] = 1.5e6 * (1 + rng.pareto(2.0, mm.sum()))
-    equity[kind == LIQUIDATOR] = 1e8
+    equity[mm] = 1.5e6 * (1 + rng.pareto(2.0, mm.sum())) * scale * MAINNET_MARKET_MAKERS / max(n_mm, 1)
+    equity[kind == LIQUIDATOR] = LIQUIDATOR_EQUITY * scale
 
     capital = np.maximum(equity, _log_uniform(rng, np.full(n, 50.0), np.full(n, 2e4)))
     capital = np.where(kind == PASSIVE, equity, capital)
