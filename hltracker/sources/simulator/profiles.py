@@ -23,7 +23,9 @@ class Profile:
     mean_holding_days: float = 3.0  # median holding time of a position
     adjust_days: float = 1.5  # mean time between size changes of a position
     flip_share: float = 0.04  # share of size changes that flip the side
-    mm_inventory_reversion: float = 0.3  # share of its inventory a market maker unwinds per step
+    # share of its inventory a market maker unwinds per step; since each market's flow goes to its lead
+    # maker (genesis.mm_absorb), the only maker holding it, the unwinding nets out within that maker
+    mm_inventory_reversion: float = 0.3
     perp_equity_target: float = 3.22e9  # summed perp equity at mainnet scale (seed general metrics)
 
     def with_start(self, start: datetime) -> Profile:
