@@ -617,6 +617,8 @@ SAMPLE_PARAMS = {
     "start": T1, "end": T3, "before": None, "limit": 10, "offset": 0, "at": T2, "snapshot_id": 1, "coin": "BTC",
     "segment_id": 1, "size_bucket_id": 2, "age_window": "all", "address": ADDR["a"], "addresses": None, "open": None,
     "after_id": None, "after_value": None, "key_hash": "h", "snapshot_ids": [1, 2],
+    "coins": ["BTC"], "side": "B", "dir": "Open Long", "after_hash": None, "after_time": None, "since": T1,
+    "hash": "h", "open_time": T1, "close_time": T3,
 }
 
 

@@ -379,9 +379,9 @@ ORDER BY close_time DESC, hash DESC
 LIMIT $limit""",
     "closed_trade": f"""-- one closed trade by its hash (none when unknown or still open)
 SELECT {_TRADE_COLUMNS} FROM closed_trades WHERE hash = $hash""",
-    "trade_fills": f"""-- one trade's fills (a flip's is in both its trades), oldest first, after the cursor's id
+    "trade_fills": f"""-- one trade's fills (a flip's is in both trades), open to close, oldest first, after the cursor
 SELECT {_FILL_COLUMNS} FROM fills
-WHERE (trade_hash = $hash OR flip_trade_hash = $hash)
+WHERE (trade_hash = $hash OR flip_trade_hash = $hash) AND time >= $open_time AND time <= $close_time
     AND (CAST($after_id AS BIGINT) IS NULL OR id > $after_id)
 ORDER BY id
 LIMIT $limit""",

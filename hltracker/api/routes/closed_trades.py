@@ -170,6 +170,7 @@ def closed_trade_fills(
     ctx = ctx_of(request)
     snapshot = ctx.latest()
     wanted = _trade_hash(trade_hash)
-    _closed_trade(ctx, wanted)
-    body = fill_page(ctx, "trade_fills", f"closed-trades/fills|{wanted}", next_cursor, limit, hash=wanted)
+    trade = _closed_trade(ctx, wanted).row(0, named=True)
+    body = fill_page(ctx, "trade_fills", f"closed-trades/fills|{wanted}", next_cursor, limit, hash=wanted,
+                     open_time=trade["open_time"], close_time=trade["close_time"])
     return json_response(body, snapshot.snapshot_id)

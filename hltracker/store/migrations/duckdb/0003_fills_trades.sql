@@ -72,9 +72,7 @@ CREATE TABLE open_trades (
     fill_count BIGINT
 );
 
--- Lookups by wallet and time (/fills, /closed-trades) and by trade hash; appends arrive in time order,
--- so the zone maps on id and time prune the liquidation listing's windows without an index.
-CREATE INDEX fills_address_time ON fills (address, time);
-CREATE INDEX fills_trade ON fills (trade_hash);
-CREATE INDEX closed_trades_address_time ON closed_trades (address, close_time);
-CREATE INDEX closed_trades_hash ON closed_trades (hash);
+-- No index, as for the other appended tables (0001): fills land in time order and closed trades in
+-- close-time order, so DuckDB's zone maps on time / close_time prune every read to its window (each
+-- fill query bounds time: one day, a liquidation window, a trade's open to close), appends stay fast,
+-- and no ART index over the whole history has to fit in memory.
