@@ -11,6 +11,7 @@ Two parts:
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -119,6 +120,11 @@ def test_fills_of_two_wallets_over_one_day_oldest_first_with_their_trades(hand):
     assert liquidation["fillType"] == "liquidation" and liquidation["liquidatedUser"] == A
     assert liquidation["liquidationMarkPx"] == 141.0 and liquidation["liquidationMethod"] == "backstop"
     assert body["fills"][0]["fillType"] == "trade" and body["fills"][0]["liquidatedUser"] is None
+    # the two sides of the liquidation share the fill hash, as they share a tid (and a transaction on Hyperliquid)
+    sides = _ok(hand.get(f"{P}/fills", params={"address": [A, L], "start": DAY, "dir": "Close Short"}))["fills"]
+    both = _ok(hand.get(f"{P}/fills", params={"address": L, "start": DAY}))["fills"] + sides
+    assert {f["hash"] for f in both} == {"0x" + hashlib.sha256(b"BTC|7").hexdigest()} and len(both) == 2
+    assert len({f["hash"] for f in body["fills"]}) == 8
     # the fill of C's position opened before any fill seen belongs to no trade
     c_fills = _ok(hand.get(f"{P}/fills", params={"address[]": C, "start": DAY}))["fills"]
     assert [f["tradeHash"] for f in c_fills] == [None]

@@ -12,9 +12,7 @@ its fills (served by /fills) but gets no rebuilt trade.
 A trade's `hash` is sha256 hex of `address|dex|coin|openTime(ms)` (openTime: its opening fill's time),
 the formula of position ids (`lifecycle.position_id`): where the source knows opening-fill times, a
 trade and the position lifecycle it traded share one id, which is how a trade learns its funding (the
-lifecycle's funding since open, as last seen at a snapshot). A fill's own `hash` is "0x" + sha256 hex of
-`coin|tid` (the two sides of a trade share it, as they share a transaction hash on Hyperliquid), or of
-`address|coin|time(ms)|startPosition|sz` when the source gives no tid.
+lifecycle's funding since open, as last seen at a snapshot).
 
 Only fills after the previous snapshot and up to this one count, as for the lifecycles, so no fill is
 taken twice when sources repeat fills across snapshots.
@@ -28,7 +26,6 @@ from dataclasses import dataclass
 import polars as pl
 
 from hltracker.engine.instants import instant
-from hltracker.engine.lifecycle import position_id
 from hltracker.model.outputs import CLOSED_TRADES_SCHEMA, OPEN_TRADES_SCHEMA, STORED_FILLS_SCHEMA
 from hltracker.model.schemas import FILLS_SCHEMA
 
@@ -43,14 +40,8 @@ class Trades:
     open_trades: pl.DataFrame  # OPEN_TRADES_SCHEMA: every trade still open, one per (address, coin)
 
 
-def fill_hash(coin: str, tid: int | None, address: str, time_ms: int, start_position: float, sz: float) -> str:
-    """The fill hash of the module docstring."""
-    text = f"{coin}|{tid}" if tid is not None else f"{address}|{coin}|{time_ms}|{start_position!r}|{sz!r}"
-    return "0x" + hashlib.sha256(text.encode()).hexdigest()
-
-
 def _window(fills: pl.DataFrame | None, after_ms: int | None, until_ms: int) -> pl.DataFrame:
-    """The fills of (after, until], in the order they happened (time, tid, then as given)."""
+    """The fills of (after, until], in the order they happened (time, tid, then as given), numbered `_seq`."""
     if fills is None or fills.height == 0:
         return pl.DataFrame(schema=FILLS_SCHEMA).with_row_index("_seq")
     frame = fills.filter(pl.col("time") <= instant(until_ms))
@@ -58,7 +49,7 @@ def _window(fills: pl.DataFrame | None, after_ms: int | None, until_ms: int) -> 
         frame = frame.filter(pl.col("time") > instant(after_ms))
     return (
         frame.select(FILLS_SCHEMA.names()).with_row_index("_given")
-        .sort("time", "tid", "address", "coin", "_given", nulls_last=True)
+        .sort("time", "tid", "_given", nulls_last=True)  # the two sides of a tid: in the source's order
         .drop("_given").with_row_index("_seq")
     )
 
@@ -106,7 +97,7 @@ def _legs(frame: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         pl.concat([first, second]).filter(pl.col("kind").is_not_null())
-        .sort("address", "coin", "_seq", "leg")
+        .sort("_seq", "leg")  # the order they happened; `over` keeps it within each wallet and market
         .with_columns(
             (pl.col("kind") == "open").cast(pl.Int64).cum_sum().over(_KEY).alias("trade_no"),
             ((pl.col("kind") == "reduce") & (pl.col("after") == 0)).alias("closes"),
@@ -115,18 +106,10 @@ def _legs(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _hash_new(trades: pl.DataFrame) -> pl.Series:
-    ms = trades.get_column("open_time").dt.epoch("ms")
-    return pl.Series("hash", [
-        position_id(a, d, c, t) for a, d, c, t in zip(trades["address"], trades["dex"], trades["coin"], ms, strict=True)
-    ], dtype=pl.String)
-
-
-def _fill_hashes(frame: pl.DataFrame) -> pl.Series:
-    ms = frame.get_column("time").dt.epoch("ms")
-    return pl.Series("hash", [
-        fill_hash(c, t, a, m, s, z) for c, t, a, m, s, z in zip(
-            frame["coin"], frame["tid"], frame["address"], ms, frame["start_position"], frame["sz"], strict=True)
-    ], dtype=pl.String)
+    """`lifecycle.position_id` of each new trade, the key text built by Polars (the loop only hashes)."""
+    keys = trades.select(pl.concat_str(
+        "address", "dex", "coin", pl.col("open_time").dt.epoch("ms").cast(pl.String), separator="|"))
+    return pl.Series("hash", [hashlib.sha256(k.encode()).hexdigest() for k in keys.to_series()], dtype=pl.String)
 
 
 def rebuild(fills: pl.DataFrame | None, previous: pl.DataFrame | None, after_ms: int | None, until_ms: int,
@@ -219,7 +202,6 @@ def rebuild(fills: pl.DataFrame | None, previous: pl.DataFrame | None, after_ms:
     stored = (
         frame.join(first, on="_seq", how="left").join(second, on="_seq", how="left")
         .sort("_seq")
-        .with_columns(_fill_hashes(frame.sort("_seq")))
         .select(STORED_FILLS_SCHEMA.names()).cast(dict(STORED_FILLS_SCHEMA))
     )
     return Trades(fills=stored, closed_trades=closed, open_trades=open_trades)

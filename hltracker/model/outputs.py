@@ -191,10 +191,10 @@ LIQUIDATION_BINS_SCHEMA = pl.Schema({
 
 # --- fills and the trades rebuilt from them (engine/trades.py) ---
 
-# The snapshot's fills as stored: the contract's columns plus a fill hash and the trade(s) the fill is part of.
+# The snapshot's fills as stored: the contract's columns plus the trade(s) each fill is part of. (A fill's
+# `hash`, model/fill_hash.py, is computed where it is served, from these columns: not at ingest.)
 STORED_FILLS_SCHEMA = pl.Schema({
     **FILLS_SCHEMA,
-    "hash": pl.String,  # "0x" + sha256 hex of coin|tid (shared by both sides), else of the fill's own values
     "trade_hash": pl.String,  # the trade the fill opens, adds to, reduces or closes; null when not rebuilt
     "flip_trade_hash": pl.String,  # a flip's second trade (the side it opens); null otherwise
 })

@@ -15,6 +15,7 @@ from hltracker.api.context import ApiContext, ctx_of
 from hltracker.api.errors import bad_request
 from hltracker.api.params import EPOCH, Cursor, End, Start, addresses, parse_date
 from hltracker.api.responses import iso, json_response, records
+from hltracker.model.fill_hash import fill_hash
 from hltracker.store.checks import LATEST
 
 router = APIRouter(tags=["Fills & Closed Trades"])
@@ -70,7 +71,16 @@ def fill_page(ctx: ApiContext, query: str, scope: str, cursor: str | None, limit
     if page.height > limit:
         page = page.head(limit)
         next_cursor = ctx.cursors.encode(scope, {"id": int(page["id"][-1])})
-    return {"fills": records(page, FILL_FIELDS), "nextCursor": next_cursor}
+    return {"fills": records(page.with_columns(_hashes(page)), FILL_FIELDS), "nextCursor": next_cursor}
+
+
+def _hashes(page: pl.DataFrame) -> pl.Series:
+    """Each fill's `hash` (model/fill_hash.py), for the fills of one page."""
+    ms = page.get_column("time").dt.epoch("ms")
+    return pl.Series("hash", [
+        fill_hash(c, t, a, m, s, z) for c, t, a, m, s, z in zip(
+            page["coin"], page["tid"], page["address"], ms, page["start_position"], page["sz"], strict=True)
+    ], dtype=pl.String)
 
 
 def _day_window(start: str | None, end: str | None) -> tuple[datetime, datetime]:

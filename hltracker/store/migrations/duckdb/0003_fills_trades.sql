@@ -24,7 +24,6 @@ CREATE TABLE fills (
     liquidated_user VARCHAR,
     liquidation_mark_px DOUBLE,
     liquidation_method VARCHAR,
-    hash VARCHAR,
     trade_hash VARCHAR,
     flip_trade_hash VARCHAR
 );

@@ -22,7 +22,6 @@ CREATE TABLE fills (
     liquidated_user TEXT COLLATE "C",
     liquidation_mark_px DOUBLE PRECISION,
     liquidation_method TEXT COLLATE "C",
-    hash TEXT COLLATE "C",
     trade_hash TEXT COLLATE "C",
     flip_trade_hash TEXT COLLATE "C"
 );
