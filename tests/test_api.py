@@ -448,6 +448,8 @@ def test_openapi_describes_every_route_and_docs_are_served_locally(api):
         "/segments/{segmentId}/summary", "/segments/{segmentId}/bias-history", "/{segmentId}/assets/liquidation-risk",
         "/exports/coins/{coin}/{file}", "/exports/{file}", "/downloads/{path}", "/health",
         "/hypertracker/state/status",
+        "/fills", "/fills/liquidation", "/closed-trades", "/closed-trades/summary", "/closed-trades/{hash}",
+        "/closed-trades/{hash}/fills",
     }
     assert {p.removeprefix(P) for p in spec["paths"]} == routes
     for path, ops in spec["paths"].items():

@@ -189,6 +189,34 @@ def test_errors_agree(twins):
         assert twins.ask(path, params)["duckdb"].status_code in (400, 404)
 
 
+def test_fills_and_closed_trades_agree(twins):
+    newest = twins.pages(f"{P}/fills/liquidation", {"limit": 50}, "fills")
+    assert newest > 20
+    assert twins.pages(f"{P}/fills/liquidation", {"start": SERIES_START, "limit": 40}, "fills") == newest
+    for params in ({"coin": "BTC"}, {"side": "B", "start": "2026-11-19", "end": "2026-11-20"}):
+        twins.pages(f"{P}/fills/liquidation", {**params, "limit": 25}, "fills")
+    liquidated = twins.ask(f"{P}/fills/liquidation", {"limit": 1000})["duckdb"].json()["fills"]
+    wallets = sorted({f["address"] for f in liquidated})[:10]
+    twins.pages(f"{P}/fills", {"address": wallets, "start": "2026-11-19", "limit": 30}, "fills")
+    twins.pages(f"{P}/fills", {"address": wallets[:3], "start": "2026-11-18T12:00:00Z", "coin": "BTC,ETH",
+                               "side": "A", "limit": 10}, "fills")
+    hashes = []
+    for wallet in wallets:
+        window = {"address": wallet, "startTime": "2026-11-18", "endTime": "2026-11-21", "limit": 3}
+        twins.pages(f"{P}/closed-trades", window, "trades")
+        listed = twins.ask(f"{P}/closed-trades", {**window, "limit": 500})["duckdb"].json()["trades"]
+        hashes += [t["hash"] for t in listed]
+        for interval in ("all", "30d", "last50"):
+            twins.ask(f"{P}/closed-trades/summary", {"address": wallet, "interval": interval})
+    assert hashes
+    for trade_hash in hashes[:20]:
+        twins.ask(f"{P}/closed-trades/{trade_hash}")
+        twins.pages(f"{P}/closed-trades/{trade_hash}/fills", {"limit": 2}, "fills")
+    for path, params in ((f"{P}/fills", {"start": SERIES_START}), (f"{P}/closed-trades/nothex", None),
+                         (f"{P}/closed-trades/summary", {"address": wallets[0], "interval": "1d"})):
+        assert twins.ask(path, params)["duckdb"].status_code == 400
+
+
 def test_every_route_of_the_spec_was_compared(twins):
     """Runs last (pytest keeps file order): the tests above must have asked every route of the spec."""
     spec = orjson.loads(twins.clients["duckdb"].get("/openapi.json").content)

@@ -65,8 +65,10 @@ def real_values(api) -> dict[str, st.SearchStrategy]:
     with api.client() as client:
         coins = [c["coin"] for c in client.get("/api/external/positions/coins").json()]
         positions = client.get("/api/external/positions", params={"limit": 20}).json()["positions"]
-    addresses = sorted({p["address"] for p in positions})
-    assert coins and addresses
+        liquidated = client.get("/api/external/fills/liquidation", params={"limit": 20}).json()["fills"]
+        trades = [f["tradeHash"] for f in liquidated if f["tradeHash"]]
+    addresses = sorted({p["address"] for p in positions} | {f["address"] for f in liquidated})
+    assert coins and addresses and trades
     cohort = st.integers(1, 16)
     dates = ["2026-11-18", "2026-11-19T00:00:00Z", "2026-11-19T06:30:00.000Z", "2026-11-19T12:00:00+00:00"]
     return {
@@ -77,6 +79,9 @@ def real_values(api) -> dict[str, st.SearchStrategy]:
         "start": st.sampled_from(dates[:3]),
         "end": st.sampled_from([*dates[2:], "2026-11-21T00:00:00Z"]),
         "address": st.lists(st.sampled_from(addresses), min_size=1, max_size=3),
+        "hash": st.sampled_from(trades),  # closed trades (/closed-trades/{hash})
+        "startTime": st.sampled_from(dates[:3]),
+        "endTime": st.sampled_from([*dates[2:], "2026-11-21T00:00:00Z"]),
         "nextCursor": st.builds("{}.{}".format, st.text(min_size=1, max_size=24), st.text(min_size=1, max_size=48)),
     }
 

@@ -193,8 +193,10 @@ def expected_columns(table: str, backend: str) -> list[tuple[str, str]]:
     schema = MARKETS_SCHEMA if table == "markets" else OUTPUT_SCHEMAS[table]
     if table in SERIES_TABLES:
         keys = ["id", "snapshot_id", "taken_at"]
-    elif table == "closed_positions":
+    elif table in ("closed_positions", "closed_trades"):
         keys = ["snapshot_id"]
+    elif table == "fills":
+        keys = ["id", "snapshot_id"]
     else:
         keys = ["snapshot_id", "taken_at"]
     types = SQL_TYPES[backend]
@@ -245,7 +247,7 @@ def test_postgres_text_sorts_by_code_point_whatever_the_locale(postgres_server):
     assert text_columns and all(collation == "C" for _, _, collation in text_columns), text_columns
 
 
-MIGRATIONS = {"duckdb": ["initial", "coins"], "postgres": ["initial"]}
+MIGRATIONS = {"duckdb": ["initial", "coins", "fills_trades"], "postgres": ["initial", "fills_trades"]}
 
 
 def test_migrations_are_applied_once_and_reopening_changes_nothing(url, backend):
@@ -615,6 +617,8 @@ SAMPLE_PARAMS = {
     "start": T1, "end": T3, "before": None, "limit": 10, "offset": 0, "at": T2, "snapshot_id": 1, "coin": "BTC",
     "segment_id": 1, "size_bucket_id": 2, "age_window": "all", "address": ADDR["a"], "addresses": None, "open": None,
     "after_id": None, "after_value": None, "key_hash": "h", "snapshot_ids": [1, 2],
+    "coins": ["BTC"], "side": "B", "dir": "Open Long", "after_hash": None, "after_time": None, "since": T1,
+    "hash": "h", "open_time": T1, "close_time": T3,
 }
 
 

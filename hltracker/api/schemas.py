@@ -290,3 +290,99 @@ class RateLimited(_Model):
     error: Literal["rate_limit_exceeded"]
     message: str
     retry_after: int
+
+
+# --- fills and closed trades (routes/fills.py, routes/closed_trades.py) ---
+
+
+class Fill(_Model):
+    address: str
+    coin: str
+    dex: str
+    fillType: Literal["trade", "liquidation"] = Field(description="liquidation: either side of a liquidation")
+    px: Num
+    sz: Num
+    side: Literal["B", "A"]
+    dir: str
+    time: str
+    startPosition: Num
+    closedPnl: Num
+    fee: OptNum
+    crossed: bool
+    tid: int | None
+    hash: str = Field(description="0x + sha256 of coin|tid: the two sides of a trade share it")
+    liquidatedUser: str | None
+    liquidationMarkPx: OptNum
+    liquidationMethod: str | None
+    tradeHash: str | None = Field(description="the closed-trade hash this fill belongs to; null when not rebuilt")
+    flipTradeHash: str | None = Field(description="for a flip: the trade it opens")
+
+
+class FillsPage(_Model):
+    fills: list[Fill]
+    nextCursor: str | None
+
+
+class ClosedTrade(_Model):
+    hash: str
+    address: str
+    coin: str
+    dex: str
+    direction: Literal["long", "short"]
+    openTime: str
+    closeTime: str
+    durationMs: int
+    size: Num = Field(description="total size opened (= total size closed)")
+    maxSize: Num
+    avgEntryPrice: Num
+    avgExitPrice: Num
+    closedPnl: Num = Field(description="realized PnL: summed closedPnl of the fills, fees excluded")
+    fees: Num
+    funding: OptNum = Field(description="funding since open as last seen at a snapshot (positive = paid)")
+    netPnl: Num = Field(description="closedPnl - fees - funding")
+    volume: Num
+    fillCount: int
+    liquidated: bool
+
+
+class ClosedTradesPage(_Model):
+    trades: list[ClosedTrade]
+    nextCursor: str | None
+
+
+class CoinTradeSummary(_Model):
+    coin: str
+    totalTrades: int
+    winningTrades: int
+    losingTrades: int
+    winRate: OptNum
+    netPnl: Num
+    volume: Num
+    volumeSharePct: OptNum
+
+
+class ClosedTradesSummary(_Model):
+    address: str
+    interval: Literal["all", "365d", "180d", "90d", "30d", "last50"]
+    startTime: str | None
+    endTime: str
+    totalTrades: int
+    winningTrades: int
+    losingTrades: int
+    liquidatedTrades: int
+    winRate: OptNum
+    netPnl: Num
+    totalWinningPnl: Num
+    totalLosingPnl: Num
+    profitFactor: OptNum
+    avgGain: OptNum
+    avgLoss: OptNum
+    payoffRatio: OptNum
+    expectancy: OptNum
+    expectancyPct: OptNum
+    avgTradeSize: OptNum
+    totalVolume: Num
+    totalFees: Num
+    totalFunding: Num
+    avgDurationMs: OptNum
+    coins: list[CoinTradeSummary]

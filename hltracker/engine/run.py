@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from hltracker.engine import heatmap, lifecycle, liquidation, positions, profiles, segments, series
+import polars as pl
+
+from hltracker.engine import heatmap, lifecycle, liquidation, positions, profiles, segments, series, trades
 from hltracker.engine.finite import finite_result
 from hltracker.model import Snapshot
 from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, EngineResult, EngineState
@@ -30,6 +32,11 @@ def run(snapshot: Snapshot, previous: EngineState | None) -> EngineResult:
         snapshot.fills,
     )
     open_pos = tracked.open_positions
+    seen_funding = pl.concat([open_pos.select("id", "funding"), tracked.closed_positions.select("id", "funding")])
+    rebuilt = trades.rebuild(
+        snapshot.fills, previous.open_trades if previous else None,
+        int(previous.taken_at.timestamp() * 1000) if previous else None, taken_ms, seen_funding,
+    )
     coins, cells = heatmap.heatmap(open_pos, taken_ms)
     segment_series, top_assets = segments.segment_figures(open_pos, wallets, taken_ms)
     return finite_result(EngineResult(
@@ -50,12 +57,16 @@ def run(snapshot: Snapshot, previous: EngineState | None) -> EngineResult:
         segment_top_assets=top_assets,
         liquidation_risk=liquidation.liquidation_risk(open_pos),
         liquidation_bins=liquidation.liquidation_bins(open_pos, snapshot.markets),
+        fills=rebuilt.fills,
+        closed_trades=rebuilt.closed_trades,
+        open_trades=rebuilt.open_trades,
     ))
 
 
 def next_state(result: EngineResult) -> EngineState:
-    """The state the next run starts from: this snapshot's open lifecycles."""
-    return EngineState(taken_at=result.taken_at, open_positions=result.open_positions)
+    """The state the next run starts from: this snapshot's open lifecycles and open trades."""
+    return EngineState(taken_at=result.taken_at, open_positions=result.open_positions,
+                       open_trades=result.open_trades)
 
 
 

@@ -3,11 +3,13 @@
 `EngineResult` holds one Polars frame per output table, each with the exact schema declared here, so
 the engine (which produces them) and the store (which lands them) agree without importing each other.
 
-Three kinds of output:
+Four kinds of output:
 - series: one set of rows per snapshot, appended and kept (history is what the API pages through);
 - current: the latest snapshot only, replaced whole by each landing;
 - lifecycles: `open_positions` (current, and the state the next engine run starts from) and
-  `closed_positions` (appended: each lifecycle that ended at this snapshot, with its last seen values).
+  `closed_positions` (appended: each lifecycle that ended at this snapshot, with its last seen values);
+- trades: `fills` and `closed_trades` (appended, kept whole) and `open_trades` (current, and the state
+  the next run continues the open trades from).
 
 Column notes: `age_window` is one of `windows.AGE_WINDOW_NAMES`; `segment_id` is a cohort id (both
 axes in one column: ids are unique across axes, and a figure is never summed across axes); money is
@@ -21,7 +23,7 @@ from datetime import datetime
 
 import polars as pl
 
-from hltracker.model.schemas import UTC_MS
+from hltracker.model.schemas import FILLS_SCHEMA, UTC_MS
 
 ID = pl.Int16  # cohort, size bucket and bin ids
 
@@ -187,6 +189,58 @@ LIQUIDATION_BINS_SCHEMA = pl.Schema({
     "most_impacted_pnl_segment": ID,
 })
 
+# --- fills and the trades rebuilt from them (engine/trades.py) ---
+
+# The snapshot's fills as stored: the contract's columns plus the trade(s) each fill is part of. (A fill's
+# `hash`, model/fill_hash.py, is computed where it is served, from these columns: not at ingest.)
+STORED_FILLS_SCHEMA = pl.Schema({
+    **FILLS_SCHEMA,
+    "trade_hash": pl.String,  # the trade the fill opens, adds to, reduces or closes; null when not rebuilt
+    "flip_trade_hash": pl.String,  # a flip's second trade (the side it opens); null otherwise
+})
+
+# A trade still open: one per (address, coin), the running sums the next fills continue.
+OPEN_TRADES_SCHEMA = pl.Schema({
+    "hash": pl.String,  # sha256 hex of address|dex|coin|openTime(ms): the position id formula
+    "address": pl.String,
+    "coin": pl.String,
+    "dex": pl.String,
+    "direction": pl.String,  # "long" | "short"
+    "open_time": UTC_MS,
+    "size": pl.Float64,  # |position| now
+    "max_size": pl.Float64,  # the largest |position| reached
+    "entry_size": pl.Float64,  # summed size of the opening and adding fills
+    "entry_notional": pl.Float64,  # summed px x size of those
+    "exit_size": pl.Float64,  # summed size of the reducing and closing fills
+    "exit_notional": pl.Float64,
+    "closed_pnl": pl.Float64,  # summed closedPnl
+    "fees": pl.Float64,
+    "funding": pl.Float64,  # the position's funding since open as last seen (positive = paid); null: never seen
+    "fill_count": pl.Int64,
+})
+
+# A trade that went flat: open -> (adds, partial closes) -> flat, a flip's closing half, or a liquidation.
+CLOSED_TRADES_SCHEMA = pl.Schema({
+    "hash": pl.String,
+    "address": pl.String,
+    "coin": pl.String,
+    "dex": pl.String,
+    "direction": pl.String,
+    "open_time": UTC_MS,
+    "close_time": UTC_MS,  # the fill that took the position to zero (or through it)
+    "size": pl.Float64,  # total size opened (= total size closed)
+    "max_size": pl.Float64,
+    "entry_price": pl.Float64,  # size-weighted average price of the opening and adding fills
+    "exit_price": pl.Float64,  # size-weighted average price of the reducing and closing fills
+    "closed_pnl": pl.Float64,  # realized PnL: the summed closedPnl of its fills (fees excluded)
+    "fees": pl.Float64,
+    "funding": pl.Float64,  # null when no snapshot saw the position
+    "net_pnl": pl.Float64,  # closed_pnl - fees - funding (funding 0 when unknown)
+    "volume": pl.Float64,  # entry notional + exit notional
+    "fill_count": pl.Int64,
+    "liquidated": pl.Boolean,  # the closing fill was a liquidation of this wallet
+})
+
 LIQUIDATION_BIN_COUNT = 100
 LIQUIDATION_BIN_RANGE = (0.5, 1.5)  # x mark
 CLOSE_TO_LIQUIDATION_PROGRESS = 75.0
@@ -214,6 +268,9 @@ class EngineResult:
     segment_top_assets: pl.DataFrame
     liquidation_risk: pl.DataFrame
     liquidation_bins: pl.DataFrame
+    fills: pl.DataFrame  # STORED_FILLS_SCHEMA: the snapshot's fills after the previous snapshot
+    closed_trades: pl.DataFrame
+    open_trades: pl.DataFrame
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """Every output frame by table name."""
@@ -226,6 +283,7 @@ class EngineState:
 
     taken_at: datetime
     open_positions: pl.DataFrame  # OPEN_POSITIONS_SCHEMA
+    open_trades: pl.DataFrame | None = None  # OPEN_TRADES_SCHEMA; None: none yet
 
 
 SERIES_TABLES: tuple[str, ...] = (
@@ -234,8 +292,9 @@ SERIES_TABLES: tuple[str, ...] = (
 )
 CURRENT_TABLES: tuple[str, ...] = (
     "wallets", "open_positions", "heatmap_coins", "heatmap_cells", "segment_top_assets",
-    "liquidation_risk", "liquidation_bins",
+    "liquidation_risk", "liquidation_bins", "open_trades",
 )
+TRADE_TABLES: tuple[str, ...] = ("fills", "closed_trades")  # appended per snapshot, kept whole
 
 OUTPUT_SCHEMAS: dict[str, pl.Schema] = {
     "wallets": WALLETS_SCHEMA,
@@ -253,4 +312,7 @@ OUTPUT_SCHEMAS: dict[str, pl.Schema] = {
     "segment_top_assets": SEGMENT_TOP_ASSETS_SCHEMA,
     "liquidation_risk": LIQUIDATION_RISK_SCHEMA,
     "liquidation_bins": LIQUIDATION_BINS_SCHEMA,
+    "fills": STORED_FILLS_SCHEMA,
+    "closed_trades": CLOSED_TRADES_SCHEMA,
+    "open_trades": OPEN_TRADES_SCHEMA,
 }

@@ -15,7 +15,9 @@ The choices (`DISTRIBUTION` below, one reason a table):
   a single-shard query may use any SQL, outer joins with reference tables included.
 - Positions and wallets, the big tables, are distributed by `address` in a second colocation group:
   a wallet's rows share a shard, and `/positions` (open UNION ALL closed, the address at the same
-  place in both branches) pushes down to each shard pair.
+  place in both branches) pushes down to each shard pair. Fills and trades join that group: /fills and
+  /closed-trades name their wallets, so they route to those wallets' shards; the liquidation listing and
+  a lookup by trade hash fan out to every shard.
 - Small tables are reference tables (a full copy on every node): `snapshots`, which every series
   query joins, the one-row-per-snapshot series, the cohort series, and the current tables read across
   all coins by age window or cohort (a local read of one copy beats a fan-out to every shard).
@@ -60,6 +62,10 @@ DISTRIBUTION: dict[str, str | None] = {
     "segment_top_assets": None,  # cohorts x windows x top 10; read by cohort
     "liquidation_risk": None,  # cohorts x coins rows; read by cohort, a page ordered by risk
     "liquidation_bins": "coin",  # 100 bins per coin; read one coin at a time (routes to one shard)
+    # fills and the trades rebuilt from them: per wallet, like positions
+    "fills": "address",  # appended forever, the largest table; /fills reads 1-10 wallets
+    "closed_trades": "address",  # appended forever; /closed-trades and the summary read one wallet
+    "open_trades": "address",  # current; read whole by the next landing's engine run
 }
 
 # The first table of each colocation group starts it (colocate_with => 'none', so the coin and the

@@ -22,7 +22,7 @@ from typing import Any, Self
 import duckdb
 import polars as pl
 
-from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, EngineResult, EngineState
+from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, OPEN_TRADES_SCHEMA, EngineResult, EngineState
 from hltracker.model.schemas import UTC_MS
 from hltracker.store.base import SnapshotInfo, StoreError
 from hltracker.store.checks import check_frames, next_snapshot, query_sql, to_ms, utc, utc_ms
@@ -199,18 +199,20 @@ class DuckDBStore:
     # --- reads ---
 
     def load_state(self) -> EngineState | None:
-        """The last landed snapshot's taken_at and its open positions, in OPEN_POSITIONS_SCHEMA."""
+        """The last landed snapshot's taken_at, its open positions and open trades, in their schemas."""
         reader = self._reader()
-        reader.execute("BEGIN TRANSACTION")  # one consistent view of both tables
+        reader.execute("BEGIN TRANSACTION")  # one consistent view of the tables
         try:
             last = _first(reader, "SELECT MAX(taken_at) FROM snapshots")[0]
             columns = ", ".join(OPEN_POSITIONS_SCHEMA.names())
             frame = reader.sql(f"SELECT {columns} FROM open_positions").pl()
+            trades = reader.sql(f"SELECT {', '.join(OPEN_TRADES_SCHEMA.names())} FROM open_trades").pl()
         finally:
             reader.execute("COMMIT")
         if last is None:
             return None
-        return EngineState(taken_at=last.astimezone(UTC), open_positions=frame.cast(dict(OPEN_POSITIONS_SCHEMA)))
+        return EngineState(taken_at=last.astimezone(UTC), open_positions=frame.cast(dict(OPEN_POSITIONS_SCHEMA)),
+                           open_trades=utc_ms(trades).cast(dict(OPEN_TRADES_SCHEMA)))
 
     def query(self, name: str, **params: Any) -> pl.DataFrame:
         """Run the named query of `queries.QUERIES` with exactly the parameters it names."""

@@ -3,10 +3,13 @@
 Backend-neutral: the DuckDB backend lands frames with it, the PostgreSQL backend too, and
 the migrations of both must create exactly these columns (tests/test_store.py checks the DDL).
 
-Four kinds of table (model/outputs.py):
+Five kinds of table (model/outputs.py):
 - `markets` and the series tables keep every snapshot's rows; series rows carry a row `id`;
-- the current tables hold the latest snapshot's rows only;
-- `closed_positions` is appended, keyed by the snapshot that saw each lifecycle end.
+- the current tables hold the latest snapshot's rows only (`open_trades` among them);
+- `closed_positions` is appended, keyed by the snapshot that saw each lifecycle end;
+- `fills` and `closed_trades` are appended and kept whole; a fill's `id` is
+  `snapshot_id * ROW_ID_BASE + its index in time order`, so ids grow with time across snapshots (each
+  snapshot's fills are later than the previous snapshot) and one id orders and pages fills.
 
 Row ids of series tables: `snapshot_id * ROW_ID_BASE + row index` (the frame's order). Rows the read
 queries fill in for groups the engine did not store (it stores only non-empty groups) get ids in the
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hltracker.model.outputs import CURRENT_TABLES, OUTPUT_SCHEMAS, SERIES_TABLES
+from hltracker.model.outputs import CURRENT_TABLES, OUTPUT_SCHEMAS, SERIES_TABLES, TRADE_TABLES
 from hltracker.model.schemas import MARKETS_SCHEMA
 from hltracker.model.snapshot import schema_problems
 
@@ -28,9 +31,10 @@ FILLED_ROW_OFFSET = 999_000  # + segment or size-bucket id; + 999 for a filled c
 SERIES_KEYS = ("id", "snapshot_id", "taken_at")
 SNAPSHOT_KEYS = ("snapshot_id", "taken_at")
 CLOSED_KEYS = ("snapshot_id",)
+FILL_KEYS = ("id", "snapshot_id")
 
 FRAME_TABLES: dict[str, pl.Schema] = {"markets": MARKETS_SCHEMA, **OUTPUT_SCHEMAS}
-APPENDED_TABLES: tuple[str, ...] = ("markets", *SERIES_TABLES, "closed_positions")
+APPENDED_TABLES: tuple[str, ...] = ("markets", *SERIES_TABLES, "closed_positions", *TRADE_TABLES)
 REPLACED_TABLES: tuple[str, ...] = CURRENT_TABLES
 
 
@@ -44,8 +48,10 @@ def key_columns(table: str) -> tuple[str, ...]:
     """The columns the store adds in front of the frame's columns in `table`."""
     if table in SERIES_TABLES:
         return SERIES_KEYS
-    if table == "closed_positions":
+    if table in ("closed_positions", "closed_trades"):
         return CLOSED_KEYS
+    if table == "fills":
+        return FILL_KEYS
     if table in FRAME_TABLES:
         return SNAPSHOT_KEYS
     raise KeyError(table)

@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, EngineResult, EngineState
+from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, OPEN_TRADES_SCHEMA, EngineResult, EngineState
 from hltracker.model.schemas import UTC_MS
 from hltracker.store.base import SnapshotInfo, StoreError
 from hltracker.store.checks import PARAM, check_frames, next_snapshot, query_sql, to_ms, utc
@@ -254,19 +254,22 @@ class PostgresStore:
     # --- reads ---
 
     def load_state(self) -> EngineState | None:
-        """The last landed snapshot's taken_at and its open positions, in OPEN_POSITIONS_SCHEMA."""
+        """The last landed snapshot's taken_at, its open positions and open trades, in their schemas."""
         columns = ", ".join(OPEN_POSITIONS_SCHEMA.names())
+        trade_columns = ", ".join(OPEN_TRADES_SCHEMA.names())
         with self.pool.connection() as con:
-            con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one view of both tables
+            con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one view of the tables
             try:
                 with con.transaction():
                     last = con.execute("SELECT MAX(taken_at) FROM snapshots").fetchone()[0]
                     frame = _frame(con.cursor(binary=True).execute(f"SELECT {columns} FROM open_positions"))
+                    trades = _frame(con.cursor(binary=True).execute(f"SELECT {trade_columns} FROM open_trades"))
             finally:
                 con.isolation_level = None
         if last is None:
             return None
-        return EngineState(taken_at=last.astimezone(UTC), open_positions=frame.cast(dict(OPEN_POSITIONS_SCHEMA)))
+        return EngineState(taken_at=last.astimezone(UTC), open_positions=frame.cast(dict(OPEN_POSITIONS_SCHEMA)),
+                           open_trades=trades.cast(dict(OPEN_TRADES_SCHEMA)))
 
     def query(self, name: str, **params: Any) -> pl.DataFrame:
         """Run the named query of `queries.QUERIES` with exactly the parameters it names."""

@@ -22,7 +22,13 @@ Conventions:
 from __future__ import annotations
 
 from hltracker.model.cohorts import PNL_COHORT_IDS, SIZE_COHORT_IDS
-from hltracker.model.outputs import CLOSED_POSITIONS_SCHEMA, OPEN_POSITIONS_SCHEMA, POSITION_FIGURES
+from hltracker.model.outputs import (
+    CLOSED_POSITIONS_SCHEMA,
+    CLOSED_TRADES_SCHEMA,
+    OPEN_POSITIONS_SCHEMA,
+    POSITION_FIGURES,
+    STORED_FILLS_SCHEMA,
+)
 from hltracker.model.size_buckets import SIZE_BUCKET_IDS
 from hltracker.store.layout import FILLED_ROW_OFFSET, ROW_ID_BASE
 
@@ -322,3 +328,61 @@ for _column in POSITION_ORDER_COLUMNS:
     for _direction in ("asc", "desc"):
         QUERIES[f"positions_by_{_column}_{_direction}"] = _positions_ordered(_column, _direction)
 
+
+
+# --- fills and closed trades (api/routes/fills.py and api/routes/closed_trades.py) ---
+# Fills page on their `id`, which grows with time (layout.py); a trade keyset is (close_time, hash).
+# "A wallet's own liquidation" is a liquidation fill whose liquidated user is the fill's own address.
+
+_FILL_COLUMNS = ", ".join(("id", *STORED_FILLS_SCHEMA.names()))
+_TRADE_COLUMNS = ", ".join(CLOSED_TRADES_SCHEMA.names())
+_LIQUIDATION_FILTERS = """is_liquidation AND liquidated_user = address
+    AND time >= $start AND time <= $end
+    AND (CAST($coin AS VARCHAR) IS NULL OR coin = $coin)
+    AND (CAST($address AS VARCHAR) IS NULL OR address = $address)
+    AND (CAST($side AS VARCHAR) IS NULL OR side = $side)"""
+
+QUERIES.update({
+    "fills_of_wallets": f"""-- fills of some wallets in [start, end], filtered, oldest first, after the cursor's id
+SELECT {_FILL_COLUMNS} FROM fills
+WHERE address = ANY($addresses) AND time >= $start AND time <= $end
+    AND (CAST($coins AS VARCHAR[]) IS NULL OR coin = ANY($coins))
+    AND (CAST($side AS VARCHAR) IS NULL OR side = $side)
+    AND (CAST($dir AS VARCHAR) IS NULL OR dir = $dir)
+    AND (CAST($after_id AS BIGINT) IS NULL OR id > $after_id)
+ORDER BY id
+LIMIT $limit""",
+    "liquidation_fills_newest": f"""-- own liquidation fills in [start, end], filtered, newest first, before the cursor
+SELECT {_FILL_COLUMNS} FROM fills
+WHERE {_LIQUIDATION_FILTERS}
+    AND (CAST($after_id AS BIGINT) IS NULL OR id < $after_id)
+ORDER BY id DESC
+LIMIT $limit""",
+    "liquidation_fills_oldest": f"""-- own liquidation fills in [start, end], filtered, oldest first, after the cursor
+SELECT {_FILL_COLUMNS} FROM fills
+WHERE {_LIQUIDATION_FILTERS}
+    AND (CAST($after_id AS BIGINT) IS NULL OR id > $after_id)
+ORDER BY id
+LIMIT $limit""",
+    "closed_trades_of_wallet": f"""-- a wallet's trades closed in [start, end], newest close first, after the cursor
+SELECT {_TRADE_COLUMNS} FROM closed_trades
+WHERE address = $address AND close_time >= $start AND close_time <= $end
+    AND (CAST($coin AS VARCHAR) IS NULL OR coin = $coin)
+    AND (CAST($after_hash AS VARCHAR) IS NULL OR close_time < $after_time
+         OR (close_time = $after_time AND hash < $after_hash))
+ORDER BY close_time DESC, hash DESC
+LIMIT $limit""",
+    "closed_trades_since": f"""-- a wallet's trades closed at or after `since`, newest close first, at most `limit`
+SELECT {_TRADE_COLUMNS} FROM closed_trades
+WHERE address = $address AND close_time >= $since
+ORDER BY close_time DESC, hash DESC
+LIMIT $limit""",
+    "closed_trade": f"""-- one closed trade by its hash (none when unknown or still open)
+SELECT {_TRADE_COLUMNS} FROM closed_trades WHERE hash = $hash""",
+    "trade_fills": f"""-- one trade's fills (a flip's is in both trades), open to close, oldest first, after the cursor
+SELECT {_FILL_COLUMNS} FROM fills
+WHERE (trade_hash = $hash OR flip_trade_hash = $hash) AND time >= $open_time AND time <= $close_time
+    AND (CAST($after_id AS BIGINT) IS NULL OR id > $after_id)
+ORDER BY id
+LIMIT $limit""",
+})
