@@ -348,4 +348,6 @@ def test_curl_example_runs(api, example):
     expected = (200,) if location else (200, 302)
     assert response.status_code in expected, f"{method} {url}: {response.status_code} {response.text[:500]}"
     if response.status_code == 302:
-        assert response.headers["location"].startswith("/api/external/downloads/"), response.headers["location"]
+        # absolute, as an S3 pre-signed URL: programs that run `new URL(location)` need a base
+        assert response.headers["location"].startswith(f"{api.base_url}/api/external/downloads/"), \
+            response.headers["location"]

@@ -3,7 +3,9 @@
 Layout: every route is under `/api/external` (HyperTracker's prefix), one router per seed page group
 (`routes/`). In front of them the `Gate` middleware checks the API key, applies the per-key rate limit
 and answers from the per-snapshot response cache. OpenAPI: `/docs` (Swagger UI, served locally),
-`/openapi.json` and, as NestJS names it, `/api/external-json`.
+`/openapi.json` and, as NestJS names it, `/api/external-json`: both public, like `/docs` that reads it
+(the spec describes routes, not data). In front of everything `OriginGuard` refuses a Host the server
+does not answer for (origin.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from hltracker.api.cursors import CursorSigner
 from hltracker.api.errors import install_error_handlers
 from hltracker.api.gate import API_PREFIX, Gate
 from hltracker.api.live import ResponseCache, SnapshotWatcher
+from hltracker.api.origin import HostRule, OriginGuard, slash_redirect
 from hltracker.api.routes import downloads, metrics, positions, segments, status
 from hltracker.api.settings import Settings
 from hltracker.exports import ExportFiles, UrlSigner
@@ -92,7 +95,12 @@ def create_app(store: Store, settings: Settings | None = None, *, poll: bool = T
     def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
+    # Starlette's own trailing-slash redirect echoes any Host: ours writes the public base (origin.py).
+    app.router.redirect_slashes = False
+    app.router.default = slash_redirect(app.router)
     app.add_middleware(Gate, keys=keys, limiter=ctx.limiter, cache=cache, watcher=watcher)
+    rule = HostRule.from_settings(settings.public_url, settings.allowed_hosts, settings.trusted_proxies)
+    app.add_middleware(OriginGuard, rule=rule)  # outermost: a foreign Host is refused before anything runs
     return app
 
 

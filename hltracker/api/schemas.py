@@ -95,12 +95,12 @@ class _SideFigures(_Model):
 class HeatmapCell(_SideFigures):
     segmentId: int
     coin: str
-    bias: OptNum = Field(description="long value / total value, 3 decimals; null when empty")
+    bias: Num = Field(description="long value / total value, 3 decimals")
 
 
 class HeatmapCoin(_SideFigures):
     coin: str
-    segments: list[HeatmapCell]
+    segments: list[HeatmapCell] = Field(description="one cell per cohort holding positions in the coin, by id")
 
 
 class Heatmap(_Model):
