@@ -290,3 +290,93 @@ class RateLimited(_Model):
     error: Literal["rate_limit_exceeded"]
     message: str
     retry_after: int
+
+
+# --- wallets and leaderboards (routes/wallets.py, routes/leaderboards.py) ---
+
+class ClosestLiq(_Model):
+    coin: str
+    progress: Num = Field(description="the highest liquidationProgress among the wallet's open positions")
+
+
+class Wallet(_Model):
+    address: str
+    segments: list[int] = Field(description="[size cohort id, PnL cohort id]")
+    totalEquity: OptNum
+    perpEquity: OptNum
+    spotEquity: OptNum
+    stakingEquity: OptNum
+    vaultEquity: OptNum
+    balance: OptNum
+    perpPnl: OptNum = Field(description="all-time perp PnL")
+    perpVolume30d: OptNum
+    perpBias: OptNum = Field(description="(long value - short value) / perp equity; null when perp equity <= 0")
+    exposureRatio: OptNum = Field(description="open value / perp equity; null when perp equity <= 0")
+    openValue: OptNum
+    openLongValue: OptNum
+    openShortValue: OptNum
+    sumUpnl: OptNum
+    countOpenPositions: int
+    closestLiq: ClosestLiq | None
+    earliestActivityAt: str | None = Field(description="the first snapshot this store saw the wallet in")
+
+
+class WalletsPage(_Model):
+    totalCount: int
+    items: list[Wallet]
+
+
+class PerpPnlEntry(_Model):
+    address: str
+    rank: int
+    previousRank: int | None = Field(description="the rank by the same rankBy at the previous snapshot")
+    perpEquity: OptNum
+    openValue: OptNum
+    openValueLong: OptNum
+    exposureRatio: OptNum
+    bias: OptNum = Field(description="(long - short) / perp equity: unbounded, not a cohort bias")
+    pnlDay: OptNum
+    pnlWeek: OptNum
+    pnlMonth: OptNum
+    pnlAllTime: OptNum
+    volumeMonth: OptNum = Field(description="the source's 30-day perp volume")
+    firstSeenAt: str = Field(description="the first snapshot this store saw the wallet in")
+
+
+class PerpPnlLeaderboard(_Model):
+    totalCount: int
+    data: list[PerpPnlEntry]
+
+
+class BiggestPositionProfile(_Model):
+    totalEquity: OptNum
+    perpEquity: OptNum
+    pnl: OptNum
+    segments: list[int]
+    walletLeverage: OptNum = Field(description="the wallet's open value / perp equity")
+
+
+class BiggestPosition(_Model):
+    id: str
+    side: Literal["long", "short"]
+    address: str
+    dex: str
+    coin: str
+    value: Num = Field(description="signed: negative for a short, as HyperTracker's example")
+    size: Num
+    entryPrice: Num
+    markPrice: Num
+    unrealizedPnl: Num
+    funding: Num
+    liquidationPrice: OptNum
+    liquidationProgress: OptNum
+    crossLeverage: int
+    isolatedLeverage: int
+    openTime: str
+    closeTime: None
+    profile: BiggestPositionProfile
+
+
+class BiggestPositions(_Model):
+    totalCount: int
+    data: list[BiggestPosition]
