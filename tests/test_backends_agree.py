@@ -180,6 +180,28 @@ def test_exports_and_downloads_agree_file_by_file(twins, coins):
         twins.ask(f"{P}/positions/open/coin/{coin}", headers={"Accept": "text/csv"})
 
 
+def test_wallets_and_leaderboards_agree(twins):
+    """Beyond the seeds (issue 15): every ordering and filter of /wallets, every sort and rank of the
+    perp-PnL leaderboard, every window of the biggest positions."""
+    for order_by in ("address", "totalEquity", "earliestActivityAt", "perpPnl", "perpEquity", "perpBias",
+                     "openValue", "sumUpnl", "closestLiqProgress", "countOpenPositions", "exposureRatio"):
+        for order in ("asc", "desc"):
+            twins.ask(f"{P}/wallets", {"orderBy": order_by, "order": order, "limit": 500})
+            twins.ask(f"{P}/wallets", {"orderBy": order_by, "order": order, "limit": 500, "offset": 1500})
+    some = twins.ask(f"{P}/wallets", {"limit": 5})["duckdb"].json()["items"]
+    for params in ({"segmentIds": ["7", "8"]}, {"segmentIds": "12,3"}, {"hasOpenPositions": "true"},
+                   {"hasOpenPositions": "false"}, {"address": [w["address"] for w in some]}):
+        twins.ask(f"{P}/wallets", {**params, "limit": 500})
+    for order_by in ("pnlDay", "pnlWeek", "pnlMonth", "pnlAllTime"):
+        for rank_by in ("pnlDay", "pnlAllTime"):
+            for order in ("asc", "desc"):
+                twins.ask(f"{P}/leaderboards/perp-pnl", {"orderBy": order_by, "rankBy": rank_by, "order": order,
+                                                          "limit": 100, "offset": 40})
+    for within in ("24h", "7d", "30d", "all"):
+        twins.ask(f"{P}/leaderboards/biggest-positions", {"openedWithin": within})
+        twins.ask(f"{P}/leaderboards/biggest-positions", {"openedWithin": within, "limit": 7, "offset": 30})
+
+
 def test_errors_agree(twins):
     for path, params in (
         (f"{P}/position-metrics/coin/NOPE", {"start": SERIES_START}), (f"{P}/positions", {"coin": "NOPE"}),

@@ -13,10 +13,10 @@ and answers at once, before the app sees anything, when
 with a NestJS-shaped JSON body and `connection: close`. The bytes are counted per read (at most one
 read of the event loop, 256 KB, past the bound is ever buffered).
 
-Why httptools and not h11: both refuse an oversized head at once once bounded (h11 through
-`h11_max_incomplete_event_size`, answering a bare 400), but httptools parses several times faster
-on the ordinary small requests the API serves (see docs/deploy.md for the figures and the command),
-and this subclass gives the precise 431/414 answers.
+Why httptools and not h11 (scripts/bench_http_edge.py; figures in docs/api.md, "Request size"): both
+refuse an oversized head at once when bounded (h11 through `h11_max_incomplete_event_size`, with a
+bare text 400), but httptools (llhttp, in C) served the most requests per second in every best-of run,
+and this subclass answers the precise 431/414 in the NestJS shape.
 """
 
 from __future__ import annotations
