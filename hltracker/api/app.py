@@ -27,7 +27,7 @@ from hltracker.api.errors import install_error_handlers
 from hltracker.api.gate import API_PREFIX, Gate
 from hltracker.api.live import ResponseCache, SnapshotWatcher
 from hltracker.api.origin import HostRule, OriginGuard, slash_redirect
-from hltracker.api.routes import downloads, leaderboards, metrics, positions, segments, status, wallets
+from hltracker.api.routes import downloads, leaderboards, metrics, positions, segments, status, summary, wallets
 from hltracker.api.settings import Settings
 from hltracker.exports import ExportFiles, UrlSigner
 from hltracker.store import Store, open_store
@@ -82,7 +82,7 @@ def create_app(store: Store, settings: Settings | None = None, *, poll: bool = T
     install_error_handlers(app)
     secured = [Depends(_bearer)]
     for router in (positions.router, metrics.router, segments.router, downloads.router, status.secured_router,
-                   wallets.router, leaderboards.router):  # the last two: beyond the seeds (issue 15)
+                   wallets.router, leaderboards.router, summary.router):  # the last three: beyond the seeds
         app.include_router(router, prefix=API_PREFIX, dependencies=secured, responses=_ERRORS)
     app.include_router(status.router, prefix=API_PREFIX)
     app.include_router(downloads.public_router, prefix=API_PREFIX, responses=_DOWNLOAD_ERRORS)

@@ -380,3 +380,70 @@ class BiggestPosition(_Model):
 class BiggestPositions(_Model):
     totalCount: int
     data: list[BiggestPosition]
+
+
+# --- market summaries (routes/summary.py) ---
+
+class SummarySegment(_Model):
+    segmentId: int
+    countTraders: int
+    countTradersInPosition: int
+    countTradersInProfit: int
+    perpBias: OptNum
+    exposureRatio: OptNum
+    openValue: Num
+    openLongValue: Num
+    openShortValue: Num
+    activePerpEquity: Num
+    perpEquity: Num
+    countOpenPositions: int
+
+
+class PerpPositionsMetrics(_Model):
+    count: int
+    openInterest: Num
+
+
+class StateSummary(_Model):
+    createdAt: str
+    countTraders: int = Field(description="wallets in the snapshot")
+    countActiveTraders: int = Field(description="wallets with an open position or 30-day perp volume")
+    countTraders24HoursAgo: int
+    segments: list[SummarySegment]
+    segments24h: list[SummarySegment]
+    segments7d: list[SummarySegment]
+    segments30d: list[SummarySegment]
+    perpPositionsMetrics: PerpPositionsMetrics
+    perpVolume: OptNum
+
+
+class CohortCoinMetrics(_Model):
+    timestamp: str
+    positionCount: int
+    positionCountLong: int
+    totalPositionValue: Num
+    totalPositionValueLong: Num
+    bias: OptNum = Field(description="long value / total value, 3 decimals; null when empty")
+
+
+class CohortCoinSeries(_Model):
+    segment: Segment
+    metrics: list[CohortCoinMetrics]
+
+
+class PerpsCoinSegmentMetrics(_Model):
+    coin: str
+    positionRecencyTimeframe: Literal["24h", "7d", "30d", "all"]
+    segments: list[CohortCoinSeries]
+
+
+class CohortBias(_Model):
+    segment: Segment
+    history: list[list[str | float | None]]
+
+
+class SegmentsBias(_Model):
+    start: str
+    end: str
+    historySnapshotStructure: list[str]
+    segments: list[CohortBias]

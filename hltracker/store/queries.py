@@ -421,3 +421,11 @@ LIMIT $limit OFFSET $offset"""
 
 QUERIES["biggest_positions_count"] = """-- how many open positions were opened at or after $opened_after
 SELECT COUNT(*) AS count FROM open_positions WHERE open_time >= $opened_after"""
+
+# --- the market summary (routes/summary.py) ---
+QUERIES["general_at"] = """-- the market-wide counts and open interest at a snapshot
+SELECT * FROM general_series WHERE snapshot_id = $snapshot_id"""
+QUERIES["perp_volume_at"] = """-- the summed 24h notional volume at a snapshot
+SELECT * FROM perp_volume_series WHERE snapshot_id = $snapshot_id"""
+QUERIES["active_wallet_count"] = """-- how many wallets are active (an open position or 30-day volume) at the latest snapshot
+SELECT COUNT(*) AS count FROM wallets WHERE is_active"""
