@@ -427,5 +427,5 @@ QUERIES["general_at"] = """-- the market-wide counts and open interest at a snap
 SELECT * FROM general_series WHERE snapshot_id = $snapshot_id"""
 QUERIES["perp_volume_at"] = """-- the summed 24h notional volume at a snapshot
 SELECT * FROM perp_volume_series WHERE snapshot_id = $snapshot_id"""
-QUERIES["active_wallet_count"] = """-- how many wallets are active (an open position or 30-day volume) at the latest snapshot
+QUERIES["active_wallet_count"] = """-- how many wallets are active at the latest snapshot
 SELECT COUNT(*) AS count FROM wallets WHERE is_active"""
