@@ -197,6 +197,13 @@ def test_wallets_and_leaderboards_agree(twins):
             for order in ("asc", "desc"):
                 twins.ask(f"{P}/leaderboards/perp-pnl", {"orderBy": order_by, "rankBy": rank_by, "order": order,
                                                           "limit": 100, "offset": 40})
+    for period in ("24h", "7d", "30d", "all"):
+        path = f"{P}/leaderboards/perp-pnl/{period}/download"
+        links = {b: c.get(path).json()["downloadUrl"] for b, c in twins.clients.items()}
+        assert _without_signature(links["duckdb"]) == _without_signature(links["postgres"])
+        files = {b: twins.clients[b].get(link) for b, link in links.items()}
+        assert files["duckdb"].status_code == 200 and files["duckdb"].content == files["postgres"].content, period
+        twins.asked.update({path, _without_signature(links["duckdb"])})
     for within in ("24h", "7d", "30d", "all"):
         twins.ask(f"{P}/leaderboards/biggest-positions", {"openedWithin": within})
         twins.ask(f"{P}/leaderboards/biggest-positions", {"openedWithin": within, "limit": 7, "offset": 30})

@@ -85,6 +85,14 @@ def test_period_pnl_and_ranks_match_a_hand_computed_history(hand_made):
     assert [(e["address"], e["rank"]) for e in mixed] == [(C, 2), (B, 3), (A, 1)]
     page = client.get("/leaderboards/perp-pnl", params={"limit": 25, "offset": 2}).json()
     assert [e["address"] for e in page["data"]] == [C] and page["totalCount"] == 3
+    # the download: a signed absolute URL to the CSV of the period's board, ranked by that period
+    link = client.get("/leaderboards/perp-pnl/24h/download").json()["downloadUrl"]
+    assert link.startswith(f"{client.base_url.scheme}://{client.base_url.netloc.decode()}{P}/downloads/")
+    csv_text = httpx.get(link).text
+    lines = csv_text.splitlines()
+    assert lines[0].startswith("address,rank,previousRank,") and [line.split(",")[:2] for line in lines[1:]] == [
+        [A, "1"], [C, "2"], [B, "3"]]
+    assert client.get("/leaderboards/perp-pnl/1y/download").status_code == 400
 
 
 def _all_wallets(c: httpx.Client, **params) -> list[dict]:

@@ -447,3 +447,7 @@ class SegmentsBias(_Model):
     end: str
     historySnapshotStructure: list[str]
     segments: list[CohortBias]
+
+
+class DownloadLink(_Model):
+    downloadUrl: str = Field(description="a signed URL on this server, valid HLTRACKER_DOWNLOAD_TTL seconds")

@@ -31,16 +31,21 @@ COIN_EXPORTS = sorted(name for name, spec in EXPORTS.items() if spec.per_coin)
 GLOBAL_EXPORTS = sorted(name for name, spec in EXPORTS.items() if not spec.per_coin)
 
 
-def redirect_to_export(ctx: ApiContext, request: Request, name: str, coin: str | None) -> Response:
-    """A 302 to the file's signed URL, absolute on the request's public base (origin.py), as S3 gives."""
+def signed_url(ctx: ApiContext, request: Request, name: str, coin: str | None) -> str:
+    """The signed URL of an export file of the latest snapshot, absolute on the request's public base
+    (origin.py), as an S3 pre-signed URL is; a 404 when the file does not exist for that coin."""
     snapshot = ctx.latest()
     try:
         relative = ctx.files.path_for(snapshot, name, coin)
     except ExportError as exc:
         raise not_found(str(exc)) from None
     query = urlencode(ctx.signer.sign(relative))
-    location = absolute(request.scope, f"{API_PREFIX}/downloads/{quote(relative)}?{query}")
-    return RedirectResponse(location, status_code=302)
+    return absolute(request.scope, f"{API_PREFIX}/downloads/{quote(relative)}?{query}")
+
+
+def redirect_to_export(ctx: ApiContext, request: Request, name: str, coin: str | None) -> Response:
+    """A 302 to the file's signed URL."""
+    return RedirectResponse(signed_url(ctx, request, name, coin), status_code=302)
 
 
 def local_or_rebuilt(ctx: ApiContext, relative: str) -> pathlib.Path:

@@ -1,10 +1,10 @@
 """Leaderboards (beyond the seeds, reference notes 2.7, 4.4 and 5): perp PnL over a day, a week, a month
 and all time, from this store's own history of each wallet; and the biggest open positions.
 
-Period PnL (docs/api.md, "Leaderboards"): a wallet's all-time perp PnL now minus its all-time perp PnL
-at the stored snapshot nearest to 24 hours / 7 days / 30 days before the latest one (`wallet_history`
-keeps a row per wallet whose figure changed, so its figure at a snapshot is its latest row at or
-before it). A wallet first seen after that snapshot is measured from the first snapshot that saw it.
+Period PnL (docs/api.md, "Period PnL, exactly"; computed in exports/leaderboard_files.py, which also
+builds the download files): a wallet's all-time perp PnL now minus its all-time perp PnL at the stored
+snapshot nearest to 24 hours / 7 days / 30 days before the latest one. A wallet first seen after that
+snapshot is measured from the first snapshot that saw it.
 
 The whole board (every wallet, its four figures and ranks, now and at the previous snapshot) is built
 once per snapshot and kept in memory; a request sorts and slices it.
@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 import polars as pl
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from hltracker.api import schemas
@@ -26,44 +26,16 @@ from hltracker.api.context import ApiContext, ctx_of
 from hltracker.api.errors import bad_request
 from hltracker.api.params import EPOCH, AgeWindow
 from hltracker.api.responses import iso, json_response, records
+from hltracker.api.routes.downloads import signed_url
 from hltracker.api.routes.wallets import Offset, Order
+from hltracker.exports.leaderboard_files import PNL_FIELDS, entries, perp_pnl_board
 from hltracker.model.windows import AGE_WINDOWS
 from hltracker.store import SnapshotInfo
 
 router = APIRouter(tags=["Wallets & Leaderboards"])
 
-PERIODS = {"pnlDay": timedelta(days=1), "pnlWeek": timedelta(days=7), "pnlMonth": timedelta(days=30)}
-PNL_FIELDS = {"pnlDay": "pnl_day", "pnlWeek": "pnl_week", "pnlMonth": "pnl_month", "pnlAllTime": "pnl_all_time"}
 PnlField = Literal["pnlDay", "pnlWeek", "pnlMonth", "pnlAllTime"]
 PERP_PNL_LIMITS = (25, 50, 100)
-
-_ENTRY: dict[str, str | pl.Expr] = {
-    "address": "address", "rank": "rank", "previousRank": "previous_rank", "perpEquity": "perp_equity",
-    "openValue": "open_value", "openValueLong": "open_long_value", "exposureRatio": "exposure_ratio",
-    "bias": "perp_bias", "pnlDay": "pnl_day", "pnlWeek": "pnl_week", "pnlMonth": "pnl_month",
-    "pnlAllTime": "pnl_all_time", "volumeMonth": "perp_volume_30d", "firstSeenAt": iso("first_seen"),
-}
-
-
-def _baseline_id(ctx: ApiContext, snapshot: SnapshotInfo, period: timedelta) -> int:
-    nearest = ctx.store.query("snapshot_nearest", at=snapshot.taken_at - period)
-    return int(nearest["snapshot_id"][0])
-
-
-def pnl_as_of(ctx: ApiContext, snapshot: SnapshotInfo) -> pl.DataFrame:
-    """Every wallet's period and all-time PnL as of `snapshot` (wallet_pnl_as_of)."""
-    ids = {name: _baseline_id(ctx, snapshot, period) for name, period in PERIODS.items()}
-    return ctx.store.query("wallet_pnl_as_of", now_id=snapshot.snapshot_id, day_id=ids["pnlDay"],
-                           week_id=ids["pnlWeek"], month_id=ids["pnlMonth"])
-
-
-def _ranks(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
-    """`<prefix><field>` columns: 1 for the highest figure, nulls last, ties by address."""
-    ranked = frame.select("address")
-    for field, column in PNL_FIELDS.items():
-        order = frame.sort([column, "address"], descending=[True, False], nulls_last=True)
-        ranked = ranked.join(order.select("address").with_row_index(f"{prefix}{field}", offset=1), on="address")
-    return ranked.with_columns(pl.col(f"{prefix}{f}").cast(pl.Int64) for f in PNL_FIELDS)
 
 
 class _Boards:
@@ -78,7 +50,7 @@ class _Boards:
         with self._lock:
             board = self._boards.get(key)
             if board is None:
-                board = build_board(ctx, snapshot)
+                board = perp_pnl_board(ctx.store, snapshot)
                 self._boards[key] = board
                 while len(self._boards) > 2:
                     self._boards.popitem(last=False)
@@ -86,20 +58,6 @@ class _Boards:
 
 
 _boards = _Boards()
-
-
-def build_board(ctx: ApiContext, snapshot: SnapshotInfo) -> pl.DataFrame:
-    """Every current wallet with its profile, four PnL figures, their ranks and the previous ranks."""
-    now = pnl_as_of(ctx, snapshot)
-    board = ctx.store.query("wallet_profiles").join(now, on="address", how="inner")
-    board = board.join(_ranks(board, "rank_"), on="address")
-    previous = ctx.store.query("snapshot_at", snapshot_id=snapshot.snapshot_id - 1)
-    if previous.height:
-        info = SnapshotInfo(snapshot.snapshot_id - 1, previous["taken_at"][0], "", None, previous["taken_at"][0], 0, 0)
-        before = _ranks(pnl_as_of(ctx, info), "previous_rank_")
-    else:
-        before = board.select("address", *(pl.lit(None, pl.Int64).alias(f"previous_rank_{f}") for f in PNL_FIELDS))
-    return board.join(before, on="address", how="left")
 
 
 def _limit(limit: int) -> int:
@@ -130,9 +88,20 @@ def perp_pnl(
     rank_field = rank_by or order_by
     column = PNL_FIELDS[order_by]
     page = board.sort([column, "address"], descending=[order == "desc", False], nulls_last=True).slice(offset, limit)
-    page = page.with_columns(pl.col(f"rank_{rank_field}").alias("rank"),
-                             pl.col(f"previous_rank_{rank_field}").alias("previous_rank"))
-    return json_response({"totalCount": board.height, "data": records(page, _ENTRY)}, snapshot.snapshot_id)
+    return json_response({"totalCount": board.height, "data": entries(page, rank_field).to_dicts()},
+                         snapshot.snapshot_id)
+
+
+@router.get("/leaderboards/perp-pnl/{period}/download", response_model=schemas.DownloadLink,
+            summary="A link to the perp-PnL leaderboard of one period as a CSV file (top 25,000)")
+def perp_pnl_download(
+    request: Request,
+    period: Annotated[Literal["all", "30d", "7d", "24h"], Path(description="all (all-time PnL), 30d, 7d or 24h.")],
+) -> Response:
+    """`{downloadUrl}`: a signed URL, valid `HLTRACKER_DOWNLOAD_TTL` seconds, to a CSV of the 25,000 wallets
+    with the highest PnL over the period, with the columns of the JSON leaderboard's entries."""
+    ctx = ctx_of(request)
+    return json_response({"downloadUrl": signed_url(ctx, request, f"perp-pnl-leaderboard-{period}", None)})
 
 
 _BIGGEST: dict[str, str | pl.Expr] = {
