@@ -230,7 +230,7 @@ def test_every_frame_table_has_the_frame_columns_after_its_key_columns(url, back
     open_store(url).close()
     found = columns_of(url)
     frame_tables = ["markets", *OUTPUT_SCHEMAS]
-    assert set(found) == {*frame_tables, "snapshots", "schema_migrations", "api_keys", "coins"}
+    assert set(found) == {*frame_tables, "snapshots", "schema_migrations", "api_keys", "coins", "wallet_history"}
     for table in frame_tables:
         assert [(c, t) for c, t, _ in found[table]] == expected_columns(table, backend), table
 
@@ -245,7 +245,7 @@ def test_postgres_text_sorts_by_code_point_whatever_the_locale(postgres_server):
     assert text_columns and all(collation == "C" for _, _, collation in text_columns), text_columns
 
 
-MIGRATIONS = {"duckdb": ["initial", "coins"], "postgres": ["initial"]}
+MIGRATIONS = {"duckdb": ["initial", "coins", "wallet_history"], "postgres": ["initial", "wallet_history"]}
 
 
 def test_migrations_are_applied_once_and_reopening_changes_nothing(url, backend):
@@ -615,6 +615,9 @@ SAMPLE_PARAMS = {
     "start": T1, "end": T3, "before": None, "limit": 10, "offset": 0, "at": T2, "snapshot_id": 1, "coin": "BTC",
     "segment_id": 1, "size_bucket_id": 2, "age_window": "all", "address": ADDR["a"], "addresses": None, "open": None,
     "after_id": None, "after_value": None, "key_hash": "h", "snapshot_ids": [1, 2],
+    # wallets and leaderboards
+    "opened_after": T1, "segment_ids": [7, 12], "has_open_positions": True, "now_id": 2, "day_id": 1,
+    "week_id": 1, "month_id": 1,
 }
 
 

@@ -61,8 +61,8 @@ def hand_made(new_store_url):
 def test_period_pnl_and_ranks_match_a_hand_computed_history(hand_made):
     client, store = hand_made
     # change-only history: A's unchanged day-23 figure wrote no row
-    rows = store.query("wallet_pnl_as_of", now_id=5, day_id=5, week_id=5, month_id=5)
-    assert rows.height == 3
+    assert store.query("wallet_history_of", address=A)["all_time_pnl"].to_list() == [100.0, 150.0, 400.0, 500.0]
+    assert store.query("wallet_history_of", address=C)["snapshot_id"].to_list() == [3, 4, 5]
     board = client.get("/leaderboards/perp-pnl", params={"limit": 25}).json()
     assert board["totalCount"] == 3
     got = {e["address"]: e for e in board["data"]}

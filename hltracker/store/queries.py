@@ -402,6 +402,9 @@ JOIN wallet_history k ON k.address = m.address AND k.snapshot_id = m.week_id
 JOIN wallet_history o ON o.address = m.address AND o.snapshot_id = m.month_id
 ORDER BY m.address"""
 
+QUERIES["wallet_history_of"] = """-- one wallet's history rows (a row where its all-time PnL changed), oldest first
+SELECT snapshot_id, taken_at, address, all_time_pnl FROM wallet_history WHERE address = $address ORDER BY snapshot_id"""
+
 QUERIES["wallet_profiles"] = """-- every wallet's current figures the leaderboards show, by address
 SELECT address, perp_equity, total_equity, all_time_pnl, perp_volume_30d, open_value, open_long_value,
     open_short_value, size_segment_id, pnl_segment_id,
