@@ -44,7 +44,14 @@ _ERRORS = {
     429: {"model": schemas.RateLimited, "description": "Rate limit exceeded (see Retry-After)"},
     503: {"model": schemas.NestError, "description": "No snapshot has landed yet"},
 }
+# Answered by the HTTP edge (edge.py) before any route runs, on every route.
+_EDGE_ERRORS = {
+    414: {"model": schemas.NestError, "description": "The request target is longer than 16 KB"},
+    431: {"model": schemas.NestError, "description": "A header over 16 KB, or headers over 64 KB in all"},
+}
+_ERRORS.update(_EDGE_ERRORS)
 _DOWNLOAD_ERRORS = {
+    **_EDGE_ERRORS,
     400: _ERRORS[400],
     403: {"model": schemas.NestError, "description": "The link expired or its signature is wrong"},
     404: {"model": schemas.NestError, "description": "The file is no longer kept"},
@@ -84,7 +91,7 @@ def create_app(store: Store, settings: Settings | None = None, *, poll: bool = T
     for router in (positions.router, metrics.router, segments.router, downloads.router, status.secured_router,
                    wallets.router, leaderboards.router, summary.router):  # the last three: beyond the seeds
         app.include_router(router, prefix=API_PREFIX, dependencies=secured, responses=_ERRORS)
-    app.include_router(status.router, prefix=API_PREFIX)
+    app.include_router(status.router, prefix=API_PREFIX, responses=_EDGE_ERRORS)
     app.include_router(downloads.public_router, prefix=API_PREFIX, responses=_DOWNLOAD_ERRORS)
     app.openapi = lambda: _openapi(app)
 
