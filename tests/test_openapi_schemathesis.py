@@ -73,6 +73,7 @@ def real_values(api) -> dict[str, st.SearchStrategy]:
         "start": st.sampled_from(dates[:3]),
         "end": st.sampled_from([*dates[2:], "2026-11-21T00:00:00Z"]),
         "address": st.lists(st.sampled_from(addresses), min_size=1, max_size=3),
+        "segmentIds": st.lists(st.integers(1, 16).map(str), min_size=1, max_size=3),
         "nextCursor": st.builds("{}.{}".format, st.text(min_size=1, max_size=24), st.text(min_size=1, max_size=48)),
     }
 
