@@ -432,3 +432,5 @@ QUERIES["perp_volume_at"] = """-- the summed 24h notional volume at a snapshot
 SELECT * FROM perp_volume_series WHERE snapshot_id = $snapshot_id"""
 QUERIES["active_wallet_count"] = """-- how many wallets are active at the latest snapshot
 SELECT COUNT(*) AS count FROM wallets WHERE is_active"""
+QUERIES["wallet_history_count_at"] = """-- how many wallet_history rows a snapshot wrote (bench_wallet_history.py)
+SELECT COUNT(*) AS count FROM wallet_history WHERE snapshot_id = $snapshot_id"""
