@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import typer
@@ -40,6 +41,9 @@ from hltracker.sources.simulator.report import calibration_figures
 from hltracker.sources.snapshot_files import SnapshotFilesError, SnapshotFilesSource, list_snapshot_dirs, write_snapshot
 from hltracker.store import DEFAULT_PATH as DEFAULT_DATABASE
 from hltracker.store import StoreError, open_store
+
+if TYPE_CHECKING:
+    from hltracker.api import Settings
 
 app = typer.Typer(help="hltracker: position intelligence for Hyperliquid perpetuals.", no_args_is_help=True)
 sources_app = typer.Typer(help="Snapshot sources.", no_args_is_help=True)
@@ -136,9 +140,12 @@ def demo(
             bar.advance(task)
     key = new_key()
     store.add_api_key(hash_key(key), "demo", datetime.now(UTC))
-    settings = Settings(database=path, snapshot_interval_seconds=interval,
-                        export_dir=Path(workdir.name) / "exports" if workdir else None)
-    api = create_app(store, settings)
+    try:
+        api = create_app(store, demo_settings(Settings.from_env(), path, interval, host,
+                                              Path(workdir.name) / "exports" if workdir else None))
+    except ValueError as exc:  # a malformed HLTRACKER_* setting
+        store.close()
+        raise typer.BadParameter(str(exc)) from None
     live = LiveIngest(ingestor, snapshots, api.state.ctx.watcher)
     url = f"http://{host}:{port}"
     for line in (f"\n[bold]hltracker demo[/bold] is serving {url}/api/external  (OpenAPI: {url}/docs)",
@@ -156,10 +163,22 @@ def demo(
             workdir.cleanup()
 
 
+def demo_settings(env: Settings, database: str, interval: float, host: str, export_dir: Path | None) -> Settings:
+    """The demo's settings: the documented HLTRACKER_* variables as `serve` reads them (rate limit, TTL,
+    public URL, allowed hosts, ...), with the demo's own store, its cadence unless HLTRACKER_SNAPSHOT_INTERVAL
+    says otherwise, its export folder unless HLTRACKER_EXPORT_DIR does, and its own address allowed."""
+    from dataclasses import replace
+
+    return replace(env, database=database, snapshot_interval_seconds=env.snapshot_interval_seconds or interval,
+                   export_dir=env.export_dir or export_dir).allowing(host)
+
+
 def _serve(api, host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="warning")).run()
+    from hltracker.api.edge import server_options
+
+    uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="warning", **server_options())).run()
 
 
 @app.command()
@@ -176,6 +195,10 @@ def serve(
 
     import uvicorn
 
+    from hltracker.api import Settings
+    from hltracker.api.edge import server_options
+    from hltracker.api.origin import HostRule
+
     path = database or DEFAULT_DATABASE
     try:
         with open_store(path, read_only=True) as store:
@@ -190,9 +213,15 @@ def serve(
     os.environ["HLTRACKER_DATABASE_URL"] = path
     # Workers must share the secret that signs cursors and download URLs.
     os.environ.setdefault("HLTRACKER_SECRET", secrets.token_urlsafe(32))
+    try:
+        settings = Settings.from_env().allowing(host)  # the address it listens on is one of its hosts
+        HostRule.from_settings(settings.public_url, settings.allowed_hosts, settings.trusted_proxies)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    os.environ["HLTRACKER_ALLOWED_HOSTS"] = ",".join(settings.allowed_hosts)
     console.print(f"serving http://{host}:{port}/api/external with {workers} worker(s); OpenAPI at /docs")
     uvicorn.run("hltracker.api:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+                log_level="warning", **server_options())
 
 
 @keys_app.command("create")

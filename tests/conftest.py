@@ -33,6 +33,7 @@ import httpx
 import pytest
 import uvicorn
 
+from hltracker.api.edge import server_options
 from hltracker.ingest import Ingestor
 from hltracker.sources.simulator import SimulatorSource
 from hltracker.store import Store, open_store
@@ -170,7 +171,7 @@ def stop_process(proc: subprocess.Popen) -> str:
 def serve_app(app, port: int | None = None) -> Iterator[str]:
     """Run `app` with uvicorn in a thread on 127.0.0.1; yields the base URL, stops the server after."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **server_options()))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

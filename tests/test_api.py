@@ -242,7 +242,7 @@ def test_downloads_redirect_to_a_signed_url_that_expires(store_copy, tmp_path):
         r = c.get(f"{P}/exports/coins/btc/position-breakdown-by-size")
         assert r.status_code == 302
         location = r.headers["location"]
-        assert location.startswith(f"{P}/downloads/") and "signature=" in location and "expires=" in location
+        assert location.startswith(f"{url}{P}/downloads/") and "signature=" in location and "expires=" in location
         with httpx.Client(base_url=url) as anonymous:  # the signed URL is the credential
             assert anonymous.get(location).json()["coin"] == "BTC"
             time.sleep(2.1)
@@ -271,7 +271,7 @@ def test_files_are_built_once_per_snapshot_and_reused(api):
     ctx = api.app.state.ctx
     with api.client() as c:
         first = c.get(f"{P}/exports/coins/BTC/segment-metrics").headers["location"].partition("?")[0]
-        relative = first.removeprefix(f"{P}/downloads/")
+        relative = first.removeprefix(f"{api.base_url}{P}/downloads/")
         built = ctx.files.resolve(relative).stat()
         second = c.get(f"{P}/exports/coins/btc/segment-metrics").headers["location"].partition("?")[0]
     assert second == first
@@ -279,7 +279,7 @@ def test_files_are_built_once_per_snapshot_and_reused(api):
     assert (again.st_ino, again.st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
 
 
-def test_open_positions_are_csv_with_text_csv_and_json_otherwise(api):
+def test_open_positions_are_csv_unless_json_is_asked_for(api):
     with api.client() as c:
         coins = {row["coin"]: row for row in c.get(f"{P}/positions/coins").json()}
         r = c.get(f"{P}/positions/open/coin/btc", headers={"Accept": "text/csv"}, follow_redirects=True)
@@ -291,7 +291,13 @@ def test_open_positions_are_csv_with_text_csv_and_json_otherwise(api):
             "profile_totalEquity", "profile_perpEquity", "profile_countOpenPositions", "profile_pnl",
             "profile_balance", "profile_perpPnlSegmentId", "profile_sizeSegmentId"]
         assert len(rows) - 1 == coins["BTC"]["count"]
-        as_json = c.get(f"{P}/positions/open/coin/BTC", follow_redirects=True).json()
+        for accept in (None, "*/*", "text/csv", "text/csv, application/json;q=0.5"):  # CSV, HyperTracker's file
+            r = c.get(f"{P}/positions/open/coin/btc", headers={"Accept": accept} if accept else {},
+                      follow_redirects=True)
+            assert r.headers["content-type"].startswith("text/csv"), accept
+            assert r.text.startswith("id,address,coin,side,"), accept
+        as_json = c.get(f"{P}/positions/open/coin/BTC", headers={"Accept": "application/json"},
+                        follow_redirects=True).json()
         assert len(as_json) == coins["BTC"]["count"]
         assert sum(1 for p in as_json if p["side"] == "long") == coins["BTC"]["countLong"]
         assert sum(p["value"] for p in as_json) == pytest.approx(coins["BTC"]["totalValue"])
@@ -332,6 +338,9 @@ def test_coin_totals_agree_across_heatmap_coins_and_series(api):
         coins = {row["coin"]: row for row in c.get(f"{P}/positions/coins").json()}
         heatmap = {row["coin"]: row for row in c.get(f"{P}/positions/heatmap").json()["heatmap"]}
         assert set(heatmap) == set(coins)
+        # a cohort without positions in a coin has no cell (programs compute bias * 100 on every cell)
+        assert all(cell["count"] > 0 and cell["bias"] is not None for h in heatmap.values() for cell in h["segments"])
+        assert any(len(h["segments"]) < 16 for h in heatmap.values())
         values = [row["totalValue"] for row in coins.values()]
         assert values == sorted(values, reverse=True)
         for coin in ("BTC", "ETH", *list(coins)[-3:]):

@@ -180,6 +180,44 @@ def test_exports_and_downloads_agree_file_by_file(twins, coins):
         twins.ask(f"{P}/positions/open/coin/{coin}", headers={"Accept": "text/csv"})
 
 
+def test_wallets_and_leaderboards_agree(twins):
+    """Beyond the seeds (issue 15): every ordering and filter of /wallets, every sort and rank of the
+    perp-PnL leaderboard, every window of the biggest positions."""
+    for order_by in ("address", "totalEquity", "earliestActivityAt", "perpPnl", "perpEquity", "perpBias",
+                     "openValue", "sumUpnl", "closestLiqProgress", "countOpenPositions", "exposureRatio"):
+        for order in ("asc", "desc"):
+            twins.ask(f"{P}/wallets", {"orderBy": order_by, "order": order, "limit": 500})
+            twins.ask(f"{P}/wallets", {"orderBy": order_by, "order": order, "limit": 500, "offset": 1500})
+    some = twins.ask(f"{P}/wallets", {"limit": 5})["duckdb"].json()["items"]
+    for params in ({"segmentIds": ["7", "8"]}, {"segmentIds": "12,3"}, {"hasOpenPositions": "true"},
+                   {"hasOpenPositions": "false"}, {"address": [w["address"] for w in some]}):
+        twins.ask(f"{P}/wallets", {**params, "limit": 500})
+    for order_by in ("pnlDay", "pnlWeek", "pnlMonth", "pnlAllTime"):
+        for rank_by in ("pnlDay", "pnlAllTime"):
+            for order in ("asc", "desc"):
+                twins.ask(f"{P}/leaderboards/perp-pnl", {"orderBy": order_by, "rankBy": rank_by, "order": order,
+                                                          "limit": 100, "offset": 40})
+    for period in ("24h", "7d", "30d", "all"):
+        path = f"{P}/leaderboards/perp-pnl/{period}/download"
+        links = {b: c.get(path).json()["downloadUrl"] for b, c in twins.clients.items()}
+        assert _without_signature(links["duckdb"]) == _without_signature(links["postgres"])
+        files = {b: twins.clients[b].get(link) for b, link in links.items()}
+        assert files["duckdb"].status_code == 200 and files["duckdb"].content == files["postgres"].content, period
+        twins.asked.update({path, _without_signature(links["duckdb"])})
+    for within in ("24h", "7d", "30d", "all"):
+        twins.ask(f"{P}/leaderboards/biggest-positions", {"openedWithin": within})
+        twins.ask(f"{P}/leaderboards/biggest-positions", {"openedWithin": within, "limit": 7, "offset": 30})
+
+
+def test_market_summaries_agree(twins, coins):
+    twins.ask(f"{P}/state/summary")
+    twins.ask(f"{P}/segments/bias")
+    for coin in [*[c for c in coins if ":" not in c][:3], next(c for c in coins if ":" in c)]:  # HIP-3: a 404
+        for window in (None, "24h", "7d"):
+            twins.ask(f"{P}/perps/coin/{coin}/segment-metrics",
+                      {"positionRecencyTimeframe": window} if window else None)
+
+
 def test_errors_agree(twins):
     for path, params in (
         (f"{P}/position-metrics/coin/NOPE", {"start": SERIES_START}), (f"{P}/positions", {"coin": "NOPE"}),

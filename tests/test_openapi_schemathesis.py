@@ -14,8 +14,6 @@ cases every run.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
@@ -29,10 +27,8 @@ from schemathesis.specs.openapi.checks import (
 
 from hltracker.exports import EXPORTS
 
-MAX_EXAMPLES = 25
-TIME_BUDGET_SECONDS = 170  # the whole run; one operation past it fails with the time spent so far
+MAX_EXAMPLES = 25  # the bound of the run: a number of cases, never a wall-clock budget
 DOWNLOAD_PATH = "/api/external/downloads/{path}"
-_started: list[float] = []
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +78,7 @@ def real_values(api) -> dict[str, st.SearchStrategy]:
         "hash": st.sampled_from(trades),  # closed trades (/closed-trades/{hash})
         "startTime": st.sampled_from(dates[:3]),
         "endTime": st.sampled_from([*dates[2:], "2026-11-21T00:00:00Z"]),
+        "segmentIds": st.lists(st.integers(1, 16).map(str), min_size=1, max_size=3),
         "nextCursor": st.builds("{}.{}".format, st.text(min_size=1, max_size=24), st.text(min_size=1, max_size=48)),
     }
 
@@ -93,10 +90,6 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=list(HealthCheck))
 def test_operation_conforms(case):
-    if not _started:
-        _started.append(time.monotonic())
-    elapsed = time.monotonic() - _started[0]
-    assert elapsed < TIME_BUDGET_SECONDS, f"schemathesis run over its time budget ({elapsed:.0f} s)"
     response = case.call(allow_redirects=False)  # a 302 to a download is the documented answer
     checks = [not_a_server_error, status_code_conformance, response_schema_conformance]
     # Content type only where the answer is JSON: a 302 has no body, and a download serves the export

@@ -41,7 +41,8 @@ CURL = [e for e in EXAMPLES if e["kind"] == "curl"]
 SERIES_START = "2026-11-19T00:00:00Z"  # the landed store holds 2026-11-18T00:00Z .. 2026-11-20T00:00Z
 # The request for each seed endpoint: a path and parameters that give data (and, for paginated series, a
 # `nextCursor`, which the seeds show as a string). Exports and the open-positions file answer 302 and
-# are followed to the file; the open-positions preview is the JSON form (no `Accept: text/csv`).
+# are followed to the file; the open-positions preview is the JSON form (`Accept: application/json`, sent
+# with every request here: a JSON client's header).
 REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "/api/external/positions/open/coin/{coin}": ("/api/external/positions/open/coin/BTC", {}),
     "/api/external/positions": ("/api/external/positions", {"start": SERIES_START, "limit": 20}),
@@ -190,7 +191,7 @@ def test_every_response_example_has_a_request():
 def test_response_has_the_seed_shape(api, example):
     path, params = REQUESTS[example["endpoint"]]
     with api.client(follow_redirects=True) as client:
-        response = client.get(path, params=params)
+        response = client.get(path, params=params, headers={"Accept": "application/json"})
     assert response.status_code == 200, f"GET {path} {params}: {response.status_code} {response.text[:500]}"
     assert response.headers["content-type"].startswith("application/json"), response.headers["content-type"]
     allowed = frozenset(ALLOWED_EXTRA_KEYS.get(example["endpoint"], ()))
@@ -348,4 +349,6 @@ def test_curl_example_runs(api, example):
     expected = (200,) if location else (200, 302)
     assert response.status_code in expected, f"{method} {url}: {response.status_code} {response.text[:500]}"
     if response.status_code == 302:
-        assert response.headers["location"].startswith("/api/external/downloads/"), response.headers["location"]
+        # absolute, as an S3 pre-signed URL: programs that run `new URL(location)` need a base
+        assert response.headers["location"].startswith(f"{api.base_url}/api/external/downloads/"), \
+            response.headers["location"]

@@ -232,7 +232,7 @@ def test_every_frame_table_has_the_frame_columns_after_its_key_columns(url, back
     open_store(url).close()
     found = columns_of(url)
     frame_tables = ["markets", *OUTPUT_SCHEMAS]
-    assert set(found) == {*frame_tables, "snapshots", "schema_migrations", "api_keys", "coins"}
+    assert set(found) == {*frame_tables, "snapshots", "schema_migrations", "api_keys", "coins", "wallet_history"}
     for table in frame_tables:
         assert [(c, t) for c, t, _ in found[table]] == expected_columns(table, backend), table
 
@@ -247,7 +247,8 @@ def test_postgres_text_sorts_by_code_point_whatever_the_locale(postgres_server):
     assert text_columns and all(collation == "C" for _, _, collation in text_columns), text_columns
 
 
-MIGRATIONS = {"duckdb": ["initial", "coins", "fills_trades"], "postgres": ["initial", "fills_trades"]}
+MIGRATIONS = {"duckdb": ["initial", "coins", "fills_trades", "wallet_history"],
+              "postgres": ["initial", "fills_trades", "wallet_history"]}
 
 
 def test_migrations_are_applied_once_and_reopening_changes_nothing(url, backend):
@@ -619,6 +620,9 @@ SAMPLE_PARAMS = {
     "after_id": None, "after_value": None, "key_hash": "h", "snapshot_ids": [1, 2],
     "coins": ["BTC"], "side": "B", "dir": "Open Long", "after_hash": None, "after_time": None, "since": T1,
     "hash": "h", "open_time": T1, "close_time": T3,
+    # wallets and leaderboards
+    "opened_after": T1, "segment_ids": [7, 12], "has_open_positions": True, "now_id": 2, "day_id": 1,
+    "week_id": 1, "month_id": 1,
 }
 
 

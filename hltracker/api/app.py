@@ -3,7 +3,9 @@
 Layout: every route is under `/api/external` (HyperTracker's prefix), one router per seed page group
 (`routes/`). In front of them the `Gate` middleware checks the API key, applies the per-key rate limit
 and answers from the per-snapshot response cache. OpenAPI: `/docs` (Swagger UI, served locally),
-`/openapi.json` and, as NestJS names it, `/api/external-json`.
+`/openapi.json` and, as NestJS names it, `/api/external-json`: both public, like `/docs` that reads it
+(the spec describes routes, not data). In front of everything `OriginGuard` refuses a Host the server
+does not answer for (origin.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,19 @@ from hltracker.api.cursors import CursorSigner
 from hltracker.api.errors import install_error_handlers
 from hltracker.api.gate import API_PREFIX, Gate
 from hltracker.api.live import ResponseCache, SnapshotWatcher
-from hltracker.api.routes import closed_trades, downloads, fills, metrics, positions, segments, status
+from hltracker.api.origin import HostRule, OriginGuard, slash_redirect
+from hltracker.api.routes import (
+    closed_trades,
+    downloads,
+    fills,
+    leaderboards,
+    metrics,
+    positions,
+    segments,
+    status,
+    summary,
+    wallets,
+)
 from hltracker.api.settings import Settings
 from hltracker.exports import ExportFiles, UrlSigner
 from hltracker.store import Store, open_store
@@ -41,7 +55,14 @@ _ERRORS = {
     429: {"model": schemas.RateLimited, "description": "Rate limit exceeded (see Retry-After)"},
     503: {"model": schemas.NestError, "description": "No snapshot has landed yet"},
 }
+# Answered by the HTTP edge (edge.py) before any route runs, on every route.
+_EDGE_ERRORS = {
+    414: {"model": schemas.NestError, "description": "The request target is longer than 16 KB"},
+    431: {"model": schemas.NestError, "description": "A header over 16 KB, or headers over 64 KB in all"},
+}
+_ERRORS.update(_EDGE_ERRORS)
 _DOWNLOAD_ERRORS = {
+    **_EDGE_ERRORS,
     400: _ERRORS[400],
     403: {"model": schemas.NestError, "description": "The link expired or its signature is wrong"},
     404: {"model": schemas.NestError, "description": "The file is no longer kept"},
@@ -79,9 +100,9 @@ def create_app(store: Store, settings: Settings | None = None, *, poll: bool = T
     install_error_handlers(app)
     secured = [Depends(_bearer)]
     for router in (positions.router, metrics.router, segments.router, downloads.router, status.secured_router,
-                   fills.router, closed_trades.router):
+                   wallets.router, leaderboards.router, summary.router, fills.router, closed_trades.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=secured, responses=_ERRORS)
-    app.include_router(status.router, prefix=API_PREFIX)
+    app.include_router(status.router, prefix=API_PREFIX, responses=_EDGE_ERRORS)
     app.include_router(downloads.public_router, prefix=API_PREFIX, responses=_DOWNLOAD_ERRORS)
     app.openapi = lambda: _openapi(app)
 
@@ -93,7 +114,12 @@ def create_app(store: Store, settings: Settings | None = None, *, poll: bool = T
     def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
+    # Starlette's own trailing-slash redirect echoes any Host: ours writes the public base (origin.py).
+    app.router.redirect_slashes = False
+    app.router.default = slash_redirect(app.router)
     app.add_middleware(Gate, keys=keys, limiter=ctx.limiter, cache=cache, watcher=watcher)
+    rule = HostRule.from_settings(settings.public_url, settings.allowed_hosts, settings.trusted_proxies)
+    app.add_middleware(OriginGuard, rule=rule)  # outermost: a foreign Host is refused before anything runs
     return app
 
 

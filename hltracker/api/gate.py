@@ -8,6 +8,8 @@ that snapshot is still the latest.
 
 from __future__ import annotations
 
+import re
+
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,9 +18,19 @@ from hltracker.api.errors import nest_body, rate_limit_body
 from hltracker.api.live import ResponseCache, SnapshotWatcher
 
 API_PREFIX = "/api/external"
-# Routes open without a key: liveness for load balancers, and signed downloads (their URL is the credential).
-PUBLIC_PREFIXES = (f"{API_PREFIX}/health", f"{API_PREFIX}/downloads/")
+# Routes open without a key, matched exactly: liveness for load balancers, and the signed downloads
+# (`/downloads/<snapshot>/<file>`: their URL is the credential; the route itself checks the signature).
+PUBLIC_PATHS = frozenset({f"{API_PREFIX}/health"})
+_DOWNLOAD = re.compile(rf"^{re.escape(API_PREFIX)}/downloads/[^/]+(/[^/]+)+$")
 SNAPSHOT_HEADER = b"x-snapshot-id"
+
+
+def is_gated(path: str) -> bool:
+    """Whether a path needs the API key: everything under `/api/external/` but the public routes. The
+    spec (`/openapi.json`, `/api/external-json`) and `/docs` are public by one rule: they are not data."""
+    if not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
+        return False
+    return not (path in PUBLIC_PATHS or _DOWNLOAD.match(path))
 
 
 class Gate:
@@ -32,7 +44,7 @@ class Gate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith(API_PREFIX) or path.startswith(PUBLIC_PREFIXES):
+        if not is_gated(path):
             await self.app(scope, receive, send)
             return
         token = _bearer(scope)

@@ -95,12 +95,12 @@ class _SideFigures(_Model):
 class HeatmapCell(_SideFigures):
     segmentId: int
     coin: str
-    bias: OptNum = Field(description="long value / total value, 3 decimals; null when empty")
+    bias: Num = Field(description="long value / total value, 3 decimals")
 
 
 class HeatmapCoin(_SideFigures):
     coin: str
-    segments: list[HeatmapCell]
+    segments: list[HeatmapCell] = Field(description="one cell per cohort holding positions in the coin, by id")
 
 
 class Heatmap(_Model):
@@ -386,3 +386,162 @@ class ClosedTradesSummary(_Model):
     totalFunding: Num
     avgDurationMs: OptNum
     coins: list[CoinTradeSummary]
+# --- wallets and leaderboards (routes/wallets.py, routes/leaderboards.py) ---
+
+class ClosestLiq(_Model):
+    coin: str
+    progress: Num = Field(description="the highest liquidationProgress among the wallet's open positions")
+
+
+class Wallet(_Model):
+    address: str
+    segments: list[int] = Field(description="[size cohort id, PnL cohort id]")
+    totalEquity: OptNum
+    perpEquity: OptNum
+    spotEquity: OptNum
+    stakingEquity: OptNum
+    vaultEquity: OptNum
+    balance: OptNum
+    perpPnl: OptNum = Field(description="all-time perp PnL")
+    perpVolume30d: OptNum
+    perpBias: OptNum = Field(description="(long value - short value) / perp equity; null when perp equity <= 0")
+    exposureRatio: OptNum = Field(description="open value / perp equity; null when perp equity <= 0")
+    openValue: OptNum
+    openLongValue: OptNum
+    openShortValue: OptNum
+    sumUpnl: OptNum
+    countOpenPositions: int
+    closestLiq: ClosestLiq | None
+    earliestActivityAt: str | None = Field(description="the first snapshot this store saw the wallet in")
+
+
+class WalletsPage(_Model):
+    totalCount: int
+    items: list[Wallet]
+
+
+class PerpPnlEntry(_Model):
+    address: str
+    rank: int
+    previousRank: int | None = Field(description="the rank by the same rankBy at the previous snapshot")
+    perpEquity: OptNum
+    openValue: OptNum
+    openValueLong: OptNum
+    exposureRatio: OptNum
+    bias: OptNum = Field(description="(long - short) / perp equity: unbounded, not a cohort bias")
+    pnlDay: OptNum
+    pnlWeek: OptNum
+    pnlMonth: OptNum
+    pnlAllTime: OptNum
+    volumeMonth: OptNum = Field(description="the source's 30-day perp volume")
+    firstSeenAt: str = Field(description="the first snapshot this store saw the wallet in")
+
+
+class PerpPnlLeaderboard(_Model):
+    totalCount: int
+    data: list[PerpPnlEntry]
+
+
+class BiggestPositionProfile(_Model):
+    totalEquity: OptNum
+    perpEquity: OptNum
+    pnl: OptNum
+    segments: list[int]
+    walletLeverage: OptNum = Field(description="the wallet's open value / perp equity")
+
+
+class BiggestPosition(_Model):
+    id: str
+    side: Literal["long", "short"]
+    address: str
+    dex: str
+    coin: str
+    value: Num = Field(description="signed: negative for a short, as HyperTracker's example")
+    size: Num
+    entryPrice: Num
+    markPrice: Num
+    unrealizedPnl: Num
+    funding: Num
+    liquidationPrice: OptNum
+    liquidationProgress: OptNum
+    crossLeverage: int
+    isolatedLeverage: int
+    openTime: str
+    closeTime: None
+    profile: BiggestPositionProfile
+
+
+class BiggestPositions(_Model):
+    totalCount: int
+    data: list[BiggestPosition]
+
+
+# --- market summaries (routes/summary.py) ---
+
+class SummarySegment(_Model):
+    segmentId: int
+    countTraders: int
+    countTradersInPosition: int
+    countTradersInProfit: int
+    perpBias: OptNum
+    exposureRatio: OptNum
+    openValue: Num
+    openLongValue: Num
+    openShortValue: Num
+    activePerpEquity: Num
+    perpEquity: Num
+    countOpenPositions: int
+
+
+class PerpPositionsMetrics(_Model):
+    count: int
+    openInterest: Num
+
+
+class StateSummary(_Model):
+    createdAt: str
+    countTraders: int = Field(description="wallets in the snapshot")
+    countActiveTraders: int = Field(description="wallets with an open position or 30-day perp volume")
+    countTraders24HoursAgo: int
+    segments: list[SummarySegment]
+    segments24h: list[SummarySegment]
+    segments7d: list[SummarySegment]
+    segments30d: list[SummarySegment]
+    perpPositionsMetrics: PerpPositionsMetrics
+    perpVolume: OptNum
+
+
+class CohortCoinMetrics(_Model):
+    timestamp: str
+    positionCount: int
+    positionCountLong: int
+    totalPositionValue: Num
+    totalPositionValueLong: Num
+    bias: OptNum = Field(description="long value / total value, 3 decimals; null when empty")
+
+
+class CohortCoinSeries(_Model):
+    segment: Segment
+    metrics: list[CohortCoinMetrics]
+
+
+class PerpsCoinSegmentMetrics(_Model):
+    coin: str
+    positionRecencyTimeframe: Literal["24h", "7d", "30d", "all"]
+    segments: list[CohortCoinSeries]
+
+
+class CohortBias(_Model):
+    segment: Segment
+    history: list[list[str | float | None]]
+
+
+class SegmentsBias(_Model):
+    start: str
+    end: str
+    historySnapshotStructure: list[str]
+    segments: list[CohortBias]
+
+
+class DownloadLink(_Model):
+    downloadUrl: str = Field(description="a signed URL on this server, valid HLTRACKER_DOWNLOAD_TTL seconds")

@@ -10,6 +10,9 @@
 | `HLTRACKER_EXPORT_DIR` | `<tmp>/hltracker-exports/<database hash>` | where export files are built |
 | `HLTRACKER_POLL_SECONDS` | `1` | how often the server looks for a newly landed snapshot |
 | `HLTRACKER_SNAPSHOT_INTERVAL` | median recent gap | expected seconds between snapshots (state status) |
+| `HLTRACKER_PUBLIC_URL` | unset | the base of absolute URLs (download redirects, trailing-slash redirects) |
+| `HLTRACKER_ALLOWED_HOSTS` | `localhost,127.0.0.1,::1` | Host names the server answers for (`*` any, `*.example.com`) |
+| `HLTRACKER_TRUSTED_PROXIES` | unset | peer addresses (IPs or CIDRs) whose X-Forwarded-Proto/-Host count |
 """
 
 from __future__ import annotations
@@ -18,13 +21,20 @@ import hashlib
 import os
 import secrets
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
 def _default_export_dir(database: str) -> Path:
     digest = hashlib.sha256(database.encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / "hltracker-exports" / digest
+
+
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in text.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,9 @@ class Settings:
     poll_seconds: float = 1.0
     db_pool_size: int = 10
     snapshot_interval_seconds: float | None = None
+    public_url: str | None = None
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    trusted_proxies: tuple[str, ...] = ()
 
     def resolved_export_dir(self) -> Path:
         return self.export_dir or _default_export_dir(self.database)
@@ -64,4 +77,16 @@ class Settings:
                     raise ValueError(f"{var}={env[var]!r} is not a number") from None
         if env.get("HLTRACKER_EXPORT_DIR"):
             kwargs["export_dir"] = Path(env["HLTRACKER_EXPORT_DIR"])
+        if env.get("HLTRACKER_PUBLIC_URL"):
+            kwargs["public_url"] = env["HLTRACKER_PUBLIC_URL"]
+        if env.get("HLTRACKER_ALLOWED_HOSTS"):
+            kwargs["allowed_hosts"] = _names(env["HLTRACKER_ALLOWED_HOSTS"])
+        if env.get("HLTRACKER_TRUSTED_PROXIES"):
+            kwargs["trusted_proxies"] = _names(env["HLTRACKER_TRUSTED_PROXIES"])
         return cls(**kwargs)
+
+    def allowing(self, *hosts: str) -> Settings:
+        """These settings with `hosts` (a listening address, say) added to the allowed hosts; wildcard bind
+        addresses (0.0.0.0, ::) name no host and are not added."""
+        extra = tuple(h.strip("[]").lower() for h in hosts if h and h.strip("[]") not in ("0.0.0.0", "::", ""))
+        return replace(self, allowed_hosts=tuple(dict.fromkeys((*self.allowed_hosts, *extra))))

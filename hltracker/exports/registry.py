@@ -6,7 +6,7 @@ variants (`-24h`, `-7d`, `-30d`) are the same builder with another wallet-age wi
 
 from __future__ import annotations
 
-from hltracker.exports import coin_files, global_files, position_files
+from hltracker.exports import coin_files, global_files, leaderboard_files, position_files
 from hltracker.exports.base import CSV, JSON, Builder, ExportSpec
 
 AGE_SUFFIXES: dict[str, str] = {"all": "", "24h": "-24h", "7d": "-7d", "30d": "-30d"}
@@ -28,6 +28,9 @@ def _specs() -> list[ExportSpec]:
         _json("segments-bias-charts-data-24h", global_files.segments_bias_charts, per_coin=False),
         _json("total-wallets-equity-chart-data", global_files.total_wallets_equity, per_coin=False),
     ]
+    for period in leaderboard_files.DOWNLOAD_PERIODS:  # /leaderboards/perp-pnl/{period}/download
+        specs.append(ExportSpec(f"perp-pnl-leaderboard-{period}", per_coin=False, media_type=CSV, suffix=".csv",
+                                build=leaderboard_files.perp_pnl_csv(period)))
     for window, suffix in AGE_SUFFIXES.items():
         specs.append(_json(f"position-breakdown-by-cohort{suffix}", coin_files.breakdown_by_cohort(window)))
         specs.append(_json(f"segment-metrics{suffix}", coin_files.segment_metrics(window)))

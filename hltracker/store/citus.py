@@ -55,6 +55,7 @@ DISTRIBUTION: dict[str, str | None] = {
     "segment_series": None,  # cohorts x windows per snapshot; outer-joined from snapshots for all cohorts
     # current (the latest snapshot only)
     "wallets": "address",  # every active wallet; read by address
+    "wallet_history": "address",  # changed wallets' figures per snapshot; joined with wallets on address
     "open_positions": "address",  # the largest table; read by address, unioned with closed_positions
     "closed_positions": "address",  # appended forever; colocated with open_positions for the union
     "heatmap_coins": None,  # coins x windows rows; read across all coins by age window

@@ -32,6 +32,9 @@ from hltracker.store.layout import (
     REGISTER_COINS,
     REPLACED_TABLES,
     ROW_ID_BASE,
+    WALLET_HISTORY_APPEND,
+    WALLET_HISTORY_DONE,
+    WALLET_HISTORY_KEEP_PREVIOUS,
     key_columns,
     table_columns,
 )
@@ -162,9 +165,12 @@ class DuckDBStore:
             for table in APPENDED_TABLES:
                 self._insert(table, frames[table], info)
             self._con.execute(REGISTER_COINS, {"snapshot_id": info.snapshot_id})
+            self._con.execute(WALLET_HISTORY_KEEP_PREVIOUS)
             for table in REPLACED_TABLES:
                 self._con.execute(f"DELETE FROM {table}")
                 self._insert(table, frames[table], info)
+            self._con.execute(WALLET_HISTORY_APPEND, {"snapshot_id": info.snapshot_id, "taken_at": info.taken_at})
+            self._con.execute(WALLET_HISTORY_DONE)
         except duckdb.Error as exc:
             raise StoreError(f"landing the snapshot taken at {info.taken_at.isoformat()} failed: {exc}") from exc
 

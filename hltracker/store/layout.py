@@ -44,6 +44,20 @@ SELECT coin, MIN(dex), $snapshot_id FROM markets WHERE snapshot_id = $snapshot_i
 ON CONFLICT (coin) DO NOTHING"""
 
 
+# Also run by both backends inside the landing transaction: keep the previous snapshot's wallet figures
+# before the current tables are replaced, then append to wallet_history the wallets whose all-time PnL
+# changed (or that are new). Only changed wallets: a row per wallet per snapshot would be 1M rows every
+# snapshot at mainnet scale; most wallets do not trade between two snapshots (docs/api.md, leaderboards).
+WALLET_HISTORY_KEEP_PREVIOUS = """CREATE TEMP TABLE _previous_wallets AS
+SELECT address, all_time_pnl FROM wallets"""
+WALLET_HISTORY_APPEND = """INSERT INTO wallet_history (snapshot_id, taken_at, address, all_time_pnl)
+SELECT CAST($snapshot_id AS BIGINT), CAST($taken_at AS TIMESTAMPTZ), n.address, n.all_time_pnl
+FROM wallets n
+LEFT JOIN _previous_wallets o ON o.address = n.address
+WHERE n.address IS NOT NULL AND (o.address IS NULL OR o.all_time_pnl IS DISTINCT FROM n.all_time_pnl)"""
+WALLET_HISTORY_DONE = "DROP TABLE _previous_wallets"
+
+
 def key_columns(table: str) -> tuple[str, ...]:
     """The columns the store adds in front of the frame's columns in `table`."""
     if table in SERIES_TABLES:

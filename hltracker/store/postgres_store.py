@@ -37,6 +37,9 @@ from hltracker.store.layout import (
     REGISTER_COINS,
     REPLACED_TABLES,
     ROW_ID_BASE,
+    WALLET_HISTORY_APPEND,
+    WALLET_HISTORY_DONE,
+    WALLET_HISTORY_KEEP_PREVIOUS,
     key_columns,
     table_columns,
 )
@@ -223,9 +226,12 @@ class PostgresStore:
         for table in APPENDED_TABLES:
             self._copy(con, table, frames[table], info)
         con.execute(_pg(REGISTER_COINS), {"snapshot_id": info.snapshot_id})
+        con.execute(WALLET_HISTORY_KEEP_PREVIOUS)
         for table in REPLACED_TABLES:
             con.execute(pgsql.SQL("DELETE FROM {}").format(pgsql.Identifier(table)))
             self._copy(con, table, frames[table], info)
+        con.execute(_pg(WALLET_HISTORY_APPEND), {"snapshot_id": info.snapshot_id, "taken_at": info.taken_at})
+        con.execute(WALLET_HISTORY_DONE)
         con.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(info.snapshot_id)))  # delivered at commit
 
     def _copy(self, con: psycopg.Connection, table: str, frame: pl.DataFrame, info: SnapshotInfo) -> None:

@@ -386,3 +386,113 @@ WHERE (trade_hash = $hash OR flip_trade_hash = $hash) AND time >= $open_time AND
 ORDER BY id
 LIMIT $limit""",
 })
+# =====================================================================================================
+# Wallets and leaderboards (routes/wallets.py, routes/leaderboards.py): the current `wallets` profile,
+# the wallet's riskiest open position, and `wallet_history` (a row per wallet whose all-time PnL changed
+# at a snapshot; its figure at snapshot S is its latest row with snapshot_id <= S).
+# =====================================================================================================
+
+# orderBy of /wallets -> the column of `_WALLET_ROWS`; `address` breaks ties, so pages never overlap.
+WALLET_ORDER_COLUMNS: tuple[str, ...] = (
+    "address", "total_equity", "earliest_activity_at", "all_time_pnl", "perp_equity", "perp_bias", "open_value",
+    "unrealized_pnl", "closest_liq_progress", "count_open_positions", "exposure_ratio",
+)
+
+_WALLET_ROWS = """SELECT
+    w.address, w.total_equity, w.perp_equity, w.spot_equity, w.staking_equity, w.vault_equity, w.balance,
+    w.all_time_pnl, w.perp_volume_30d, w.count_open_positions, w.open_value, w.open_long_value,
+    w.open_short_value, w.unrealized_pnl, w.size_segment_id, w.pnl_segment_id,
+    CASE WHEN w.perp_equity > 0 THEN (w.open_long_value - w.open_short_value) / w.perp_equity END AS perp_bias,
+    CASE WHEN w.perp_equity > 0 THEN w.open_value / w.perp_equity END AS exposure_ratio,
+    l.coin AS closest_liq_coin,
+    l.liquidation_progress AS closest_liq_progress,
+    f.first_seen AS earliest_activity_at
+FROM wallets w
+LEFT JOIN (
+    SELECT address, coin, liquidation_progress,
+        ROW_NUMBER() OVER (PARTITION BY address ORDER BY liquidation_progress DESC, coin) AS n
+    FROM open_positions WHERE liquidation_progress IS NOT NULL
+) l ON l.address = w.address AND l.n = 1
+LEFT JOIN (SELECT address, MIN(taken_at) AS first_seen FROM wallet_history GROUP BY address) f
+    ON f.address = w.address
+WHERE w.is_active AND w.address IS NOT NULL
+    AND (CAST($addresses AS VARCHAR[]) IS NULL OR w.address = ANY($addresses))
+    AND (CAST($segment_ids AS SMALLINT[]) IS NULL OR w.size_segment_id = ANY($segment_ids)
+         OR w.pnl_segment_id = ANY($segment_ids))
+    AND (CAST($has_open_positions AS BOOLEAN) IS NULL OR (w.count_open_positions > 0) = $has_open_positions)"""
+
+QUERIES["wallets_count"] = """-- how many active wallets /wallets lists under the filters
+SELECT COUNT(*) AS count FROM wallets w
+WHERE w.is_active AND w.address IS NOT NULL
+    AND (CAST($addresses AS VARCHAR[]) IS NULL OR w.address = ANY($addresses))
+    AND (CAST($segment_ids AS SMALLINT[]) IS NULL OR w.size_segment_id = ANY($segment_ids)
+         OR w.pnl_segment_id = ANY($segment_ids))
+    AND (CAST($has_open_positions AS BOOLEAN) IS NULL OR (w.count_open_positions > 0) = $has_open_positions)"""
+
+for _column in WALLET_ORDER_COLUMNS:
+    for _direction in ("asc", "desc"):
+        QUERIES[f"wallets_by_{_column}_{_direction}"] = (
+            f"-- one page of active wallets with their profile, by {_column} {_direction} (nulls last), "
+            "then address\n"
+            f"SELECT * FROM ({_WALLET_ROWS}) r\n"
+            f"ORDER BY r.{_column} {_direction.upper()} NULLS LAST, r.address\nLIMIT $limit OFFSET $offset"
+        )
+
+QUERIES["wallet_pnl_as_of"] = """-- every wallet's all-time perp PnL as of snapshot $now_id, minus its
+-- baselines for the periods: the figure at the latest row <= $day_id / $week_id / $month_id,
+-- or, for a wallet first seen after that snapshot, its first row (first_seen says when)
+WITH marks AS (
+    SELECT address,
+        MAX(snapshot_id) AS now_id,
+        MIN(snapshot_id) AS first_id,
+        COALESCE(MAX(CASE WHEN snapshot_id <= $day_id THEN snapshot_id END), MIN(snapshot_id)) AS day_id,
+        COALESCE(MAX(CASE WHEN snapshot_id <= $week_id THEN snapshot_id END), MIN(snapshot_id)) AS week_id,
+        COALESCE(MAX(CASE WHEN snapshot_id <= $month_id THEN snapshot_id END), MIN(snapshot_id)) AS month_id
+    FROM wallet_history WHERE snapshot_id <= $now_id GROUP BY address
+)
+SELECT m.address,
+    n.all_time_pnl AS pnl_all_time,
+    n.all_time_pnl - d.all_time_pnl AS pnl_day,
+    n.all_time_pnl - k.all_time_pnl AS pnl_week,
+    n.all_time_pnl - o.all_time_pnl AS pnl_month,
+    f.taken_at AS first_seen
+FROM marks m
+JOIN wallet_history n ON n.address = m.address AND n.snapshot_id = m.now_id
+JOIN wallet_history f ON f.address = m.address AND f.snapshot_id = m.first_id
+JOIN wallet_history d ON d.address = m.address AND d.snapshot_id = m.day_id
+JOIN wallet_history k ON k.address = m.address AND k.snapshot_id = m.week_id
+JOIN wallet_history o ON o.address = m.address AND o.snapshot_id = m.month_id
+ORDER BY m.address"""
+
+QUERIES["wallet_history_of"] = """-- one wallet's history rows (a row where its all-time PnL changed), oldest first
+SELECT snapshot_id, taken_at, address, all_time_pnl FROM wallet_history WHERE address = $address ORDER BY snapshot_id"""
+
+QUERIES["wallet_profiles"] = """-- every wallet's current figures the leaderboards show, by address
+SELECT address, perp_equity, total_equity, all_time_pnl, perp_volume_30d, open_value, open_long_value,
+    open_short_value, size_segment_id, pnl_segment_id,
+    CASE WHEN perp_equity > 0 THEN (open_long_value - open_short_value) / perp_equity END AS perp_bias,
+    CASE WHEN perp_equity > 0 THEN open_value / perp_equity END AS exposure_ratio
+FROM wallets WHERE address IS NOT NULL ORDER BY address"""
+
+QUERIES["biggest_positions"] = """-- open positions opened at or after $opened_after, largest value first,
+-- one page, with the holder's profile
+SELECT p.*, w.total_equity AS wallet_total_equity, w.perp_equity AS wallet_perp_equity,
+    w.all_time_pnl AS wallet_pnl, w.open_value AS wallet_open_value
+FROM open_positions p
+JOIN wallets w ON w.address = p.address
+WHERE p.open_time >= $opened_after
+ORDER BY p.value DESC, p.id
+LIMIT $limit OFFSET $offset"""
+
+QUERIES["biggest_positions_count"] = """-- how many open positions were opened at or after $opened_after
+SELECT COUNT(*) AS count FROM open_positions WHERE open_time >= $opened_after"""
+
+# --- the market summary (routes/summary.py) ---
+QUERIES["general_at"] = """-- the market-wide counts and open interest at a snapshot
+SELECT * FROM general_series WHERE snapshot_id = $snapshot_id"""
+QUERIES["perp_volume_at"] = """-- the summed 24h notional volume at a snapshot
+SELECT * FROM perp_volume_series WHERE snapshot_id = $snapshot_id"""
+QUERIES["active_wallet_count"] = """-- how many wallets are active at the latest snapshot
+SELECT COUNT(*) AS count FROM wallets WHERE is_active"""
+QUERIES["wallet_history_count_at"] = """-- how many wallet_history rows a snapshot wrote (bench_wallet_history.py)
+SELECT COUNT(*) AS count FROM wallet_history WHERE snapshot_id = $snapshot_id"""

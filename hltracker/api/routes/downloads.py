@@ -19,6 +19,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from hltracker.api.context import ApiContext, ctx_of
 from hltracker.api.errors import ApiError, not_found
 from hltracker.api.gate import API_PREFIX
+from hltracker.api.origin import absolute
 from hltracker.exports import EXPORTS, ExportError, SignatureError
 
 router = APIRouter(tags=["Downloadable Files"])
@@ -30,14 +31,21 @@ COIN_EXPORTS = sorted(name for name, spec in EXPORTS.items() if spec.per_coin)
 GLOBAL_EXPORTS = sorted(name for name, spec in EXPORTS.items() if not spec.per_coin)
 
 
-def redirect_to_export(ctx: ApiContext, name: str, coin: str | None) -> Response:
+def signed_url(ctx: ApiContext, request: Request, name: str, coin: str | None) -> str:
+    """The signed URL of an export file of the latest snapshot, absolute on the request's public base
+    (origin.py), as an S3 pre-signed URL is; a 404 when the file does not exist for that coin."""
     snapshot = ctx.latest()
     try:
         relative = ctx.files.path_for(snapshot, name, coin)
     except ExportError as exc:
         raise not_found(str(exc)) from None
-    location = f"{API_PREFIX}/downloads/{quote(relative)}?{urlencode(ctx.signer.sign(relative))}"
-    return RedirectResponse(location, status_code=302)
+    query = urlencode(ctx.signer.sign(relative))
+    return absolute(request.scope, f"{API_PREFIX}/downloads/{quote(relative)}?{query}")
+
+
+def redirect_to_export(ctx: ApiContext, request: Request, name: str, coin: str | None) -> Response:
+    """A 302 to the file's signed URL."""
+    return RedirectResponse(signed_url(ctx, request, name, coin), status_code=302)
 
 
 def local_or_rebuilt(ctx: ApiContext, relative: str) -> pathlib.Path:
@@ -66,7 +74,7 @@ def coin_export(
     spec = EXPORTS.get(file)
     if spec is None or not spec.per_coin:
         raise not_found(f"Export file {file[:64]} not found; per-coin files: {', '.join(COIN_EXPORTS)}")
-    return redirect_to_export(ctx, file, ctx.coin(coin))
+    return redirect_to_export(ctx, request, file, ctx.coin(coin))
 
 
 @router.get("/exports/{file}", status_code=302, response_class=RedirectResponse, responses=_REDIRECT,
@@ -80,7 +88,7 @@ def global_export(
     spec = EXPORTS.get(file)
     if spec is None or spec.per_coin:
         raise not_found(f"Export file {file[:64]} not found; market-wide files: {', '.join(GLOBAL_EXPORTS)}")
-    return redirect_to_export(ctx, file, None)
+    return redirect_to_export(ctx, request, file, None)
 
 
 @public_router.get("/downloads/{path:path}", summary="A signed download (the target of the export redirects)",

@@ -138,7 +138,8 @@ def positions_heatmap(
     opened_within: Annotated[AgeWindow, Query(alias="openedWithin", description="Only positions opened within "
                                               "this window: 24h, 7d, 30d or all.")] = "all",
 ) -> Response:
-    """Per coin: open interest, counts and, for each of the 16 cohorts, long/short value and long-share bias."""
+    """Per coin: open interest, counts and, for each cohort holding positions in the coin, long/short value
+    and long-share bias (a cohort without positions there has no cell, as an aggregation gives)."""
     ctx = ctx_of(request)
     snapshot = ctx.latest()
     coins = ctx.store.query("heatmap_coins", age_window=opened_within)
@@ -150,20 +151,36 @@ def positions_heatmap(
     heatmap = []
     for row in records(coins, {"coin": "coin", **_SIDE_FIELDS}):
         cells_of = by_coin.get(row["coin"], {})
-        row["segments"] = [
-            _cell(cells_of.get(sid), sid, row["coin"]) for sid in sorted(COHORTS_BY_ID)
-        ]
+        row["segments"] = [_cell(cells_of[sid]) for sid in sorted(COHORTS_BY_ID)
+                           if sid in cells_of and cells_of[sid]["count"] > 0]
         heatmap.append(row)
     return json_response({"heatmap": heatmap}, snapshot.snapshot_id)
 
 
-def _cell(cell: dict | None, segment_id: int, coin: str) -> dict:
-    if cell is None:
-        cell = {"segmentId": segment_id, "coin": coin, "totalValue": 0.0, "totalLongValue": 0.0,
-                "totalShortValue": 0.0, "count": 0, "countLong": 0, "countShort": 0, "bias": None}
-    elif cell["bias"] is None:
+def _cell(cell: dict) -> dict:
+    if cell["bias"] is None:
         cell["bias"] = long_share(cell["totalLongValue"], cell["totalValue"])
     return cell
+
+
+def wants_json(accept: str | None) -> bool:
+    """Whether an `Accept` header asks for JSON over CSV: `application/json` listed with a higher
+    q-value than `text/csv` (and `text/*`). No header, `*/*` or `text/csv` give CSV, HyperTracker's file."""
+    best = {"json": 0.0, "csv": 0.0}
+    for item in (accept or "").lower().split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        kind = {"application/json": "json", "text/csv": "csv", "text/*": "csv"}.get(media)
+        if kind:
+            best[kind] = max(best[kind], q)
+    return best["json"] > 0 and best["json"] > best["csv"]
 
 
 @router.get("/positions/open/coin/{coin}", status_code=302, response_class=RedirectResponse,
@@ -172,10 +189,10 @@ def _cell(cell: dict | None, segment_id: int, coin: str) -> dict:
 def open_positions_file(
     request: Request,
     coin: Annotated[str, Path(max_length=64, description="Coin symbol, case-insensitive (BTC, xyz:GOLD).")],
-    accept: Annotated[str | None, Header(description="`text/csv` for CSV; JSON otherwise.")] = None,
+    accept: Annotated[str | None, Header(description="`application/json` for a JSON array; CSV otherwise.")] = None,
 ) -> Response:
-    """A 302 to the latest open positions of the coin: CSV with `Accept: text/csv` (the seed's columns in
-    order), a JSON array of the same records otherwise."""
+    """A 302 to the latest open positions of the coin: CSV (the seed's columns in order) unless the request
+    asks for JSON with `Accept: application/json`, then a JSON array of the same records."""
     ctx = ctx_of(request)
-    name = "open-positions" if accept and "text/csv" in accept.lower() else "open-positions-json"
-    return redirect_to_export(ctx, name, ctx.coin(coin))
+    name = "open-positions-json" if wants_json(accept) else "open-positions"
+    return redirect_to_export(ctx, request, name, ctx.coin(coin))
