@@ -459,6 +459,8 @@ def test_openapi_describes_every_route_and_docs_are_served_locally(api):
         "/hypertracker/state/status",
         "/fills", "/fills/liquidation", "/closed-trades", "/closed-trades/summary", "/closed-trades/{hash}",
         "/closed-trades/{hash}/fills",
+        "/wallets", "/leaderboards/perp-pnl", "/leaderboards/perp-pnl/{period}/download",
+        "/leaderboards/biggest-positions", "/perps/coin/{coin}/segment-metrics", "/segments/bias", "/state/summary",
     }
     assert {p.removeprefix(P) for p in spec["paths"]} == routes
     for path, ops in spec["paths"].items():
