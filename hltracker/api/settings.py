@@ -10,6 +10,7 @@
 | `HLTRACKER_EXPORT_DIR` | `<tmp>/hltracker-exports/<database hash>` | where export files are built |
 | `HLTRACKER_POLL_SECONDS` | `1` | how often the server looks for a newly landed snapshot |
 | `HLTRACKER_SNAPSHOT_INTERVAL` | median recent gap | expected seconds between snapshots (state status) |
+| `HLTRACKER_DASHBOARD_AUTH` | `key` | `key`: the dashboard asks for an API key (login form, cookie); `open`: no login |
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Settings:
     poll_seconds: float = 1.0
     db_pool_size: int = 10
     snapshot_interval_seconds: float | None = None
+    dashboard_auth: str = "key"  # "key" or "open" (hltracker/web/auth.py)
 
     def resolved_export_dir(self) -> Path:
         return self.export_dir or _default_export_dir(self.database)
@@ -62,6 +64,11 @@ class Settings:
                     kwargs[name] = kind(env[var])
                 except ValueError:
                     raise ValueError(f"{var}={env[var]!r} is not a number") from None
+        if env.get("HLTRACKER_DASHBOARD_AUTH"):
+            mode = env["HLTRACKER_DASHBOARD_AUTH"].strip().lower()
+            if mode not in ("key", "open"):
+                raise ValueError(f"HLTRACKER_DASHBOARD_AUTH={mode!r} must be 'key' or 'open'")
+            kwargs["dashboard_auth"] = mode
         if env.get("HLTRACKER_EXPORT_DIR"):
             kwargs["export_dir"] = Path(env["HLTRACKER_EXPORT_DIR"])
         return cls(**kwargs)
