@@ -101,20 +101,26 @@ def _value_24h_ago(rows: list[dict], key: str, reader: ApiReader):
 
 
 def _coins_table(reader: ApiReader, view: View) -> Panel:
+    """`/positions/coins` for all positions; the heatmap's coin totals for an age window (the route that
+    takes `openedWithin`); the whale columns from the heatmap's cells."""
     rows = []
-    for row in reader.heatmap(view.window):
-        if row["totalValue"] < view.min:
+    heat = reader.heatmap(view.window)
+    totals = {r["coin"]: r for r in (heat if view.window != "all" else reader.coins())}
+    for cells_row in heat:
+        row = totals.get(cells_row["coin"])
+        if row is None or row["totalValue"] < view.min:
             continue
-        cells = {c["segmentId"]: c for c in row["segments"]}
+        cells = {c["segmentId"]: c for c in cells_row["segments"]}
         whale_long = sum(cells[i]["totalLongValue"] for i in WHALE_IDS)
         whale_total = sum(cells[i]["totalValue"] for i in WHALE_IDS)
+        long_value = row.get("totalLongValue", row.get("totalValueLong"))  # heatmap / coins route keys
         rows.append(
             {
                 "coin": row["coin"],
                 "totalValue": row["totalValue"],
-                "totalLongValue": row["totalLongValue"],
-                "totalShortValue": row["totalShortValue"],
-                "longShare": _long_share(row["totalLongValue"], row["totalValue"]),
+                "totalLongValue": long_value,
+                "totalShortValue": row.get("totalShortValue", row.get("totalValueShort")),
+                "longShare": _long_share(long_value, row["totalValue"]),
                 "count": row["count"],
                 "countLong": row["countLong"],
                 "countShort": row["countShort"],
@@ -517,7 +523,7 @@ def _coin_risk(reader: ApiReader, canonical: str) -> Panel:
         Column("cohort", "cohort", "cohort"),
         Column("totalValue", "value", "usd"),
         Column("riskValue", "at risk", "usd"),
-        Column("percentRisk", "% at risk", "num"),
+        Column("percentRisk", "% at risk", "pct100"),
     ]
     return Panel(
         "risk", "Liquidation risk by cohort", "table", columns, rows, note="at risk: liquidation progress >= 75%"
@@ -533,7 +539,7 @@ POSITION_COLUMNS = [
     Column("markPrice", "mark", "price"),
     Column("liquidationPrice", "liq. price", "price"),
     Column("liquidationDistance", "to liquidation", "progress"),
-    Column("leverage", "leverage", "num"),
+    Column("leverage", "leverage", "lev"),
     Column("unrealizedPnl", "uPnL", "usd"),
     Column("segments", "cohorts", "badges"),
     Column("openTime", "opened", "time"),
@@ -694,7 +700,7 @@ def cohort(reader: ApiReader, view: View, segment_id: int) -> Page:
             Column("coin", "coin", "coin"),
             Column("totalValue", "value", "usd"),
             Column("riskValue", "at risk", "usd"),
-            Column("percentRisk", "% at risk", "num"),
+            Column("percentRisk", "% at risk", "pct100"),
         ],
         risk_rows,
     )

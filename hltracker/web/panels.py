@@ -83,7 +83,7 @@ def category_chart(
     y_axes: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """An ECharts option over category bars (cohorts, size buckets, price bins, coins)."""
-    category_axis = {"type": "category", "data": categories}
+    category_axis = {"type": "category", "data": categories, "inverse": horizontal}  # first category on top
     value_axes = y_axes or [{"type": "value"}]
     return {
         "legend": {"top": 0, "type": "scroll"},
