@@ -155,8 +155,9 @@ def cohorts(request: Request) -> Response:
     return _render(request, "cohorts", pages.cohorts)
 
 
-@router.get("/cohorts/{segment}")
-def cohort(request: Request, segment: str) -> Response:
+@router.get("/cohorts/{id}")
+def cohort(request: Request, id: str) -> Response:
+    segment = id
     def build(reader: ApiReader, view: View) -> Page:
         if not segment.isdigit() or int(segment) not in COHORTS_BY_ID:
             raise ApiError(404, f"Cohort {segment[:64]} not found: cohort ids are 1 to 16")
