@@ -201,17 +201,17 @@ def serve(
             keys, last = store.api_keys(), store.last_snapshot()
     except StoreError as exc:
         raise typer.BadParameter(str(exc), param_hint="--database") from None
-    if keys.filter(pl.col("revoked_at").is_null()).height == 0:
-        console.print("[yellow]no API key yet:[/yellow] every request will be refused; stop the server and run "
-                      "`hltracker keys create`")
-    if last is None:
-        console.print("[yellow]the store holds no snapshot yet[/yellow]: data routes answer 503 until ingest lands one")
     os.environ["HLTRACKER_DATABASE_URL"] = path
     os.environ["HLTRACKER_DASHBOARD_AUTH"] = _dashboard_auth(dashboard_auth, host)
     # Workers must share the secret that signs cursors, download URLs and dashboard sessions.
     os.environ.setdefault("HLTRACKER_SECRET", secrets.token_urlsafe(32))
     login = " (log in with an API key)" if os.environ["HLTRACKER_DASHBOARD_AUTH"] == "key" else ""
     console.print(f"dashboard: http://{host}:{port}/{login}")
+    if keys.filter(pl.col("revoked_at").is_null()).height == 0:
+        console.print("[yellow]no API key yet:[/yellow] every request will be refused; stop the server and run "
+                      "`hltracker keys create`")
+    if last is None:
+        console.print("[yellow]the store holds no snapshot yet[/yellow]: data routes answer 503 until ingest lands one")
     console.print(f"serving http://{host}:{port}/api/external with {workers} worker(s); OpenAPI at /docs")
     uvicorn.run("hltracker.web:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="warning")
