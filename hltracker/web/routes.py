@@ -73,10 +73,16 @@ def _render(request: Request, name: str, build: Callable[[ApiReader, View], Page
     try:
         view = View.from_query(dict(request.query_params))
         reader = ApiReader(request)
+        health = reader.health()
+        # A page's HTML depends only on the snapshot, the URL and the freshness: kept until the next snapshot.
+        key = f"web|{request.url.path}?{request.url.query}|{health['status']}".encode()
+        wanted = request.query_params.get("csv")
+        hit = None if wanted is not None else _ctx(request).cache.get(key, reader.snapshot.snapshot_id)
+        if hit is not None:
+            return Response(hit[1], media_type=hit[0].decode())
         page = build(reader, view)
     except ApiError as exc:
         return error_page(request, exc.status, exc.message)
-    wanted = request.query_params.get("csv")
     if wanted is not None:
         panel = page.panel(wanted)
         if panel is None:
@@ -87,11 +93,12 @@ def _render(request: Request, name: str, build: Callable[[ApiReader, View], Page
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
-    return templates.TemplateResponse(request, "page.html", _context(request, reader, view, name, page))
+    response = templates.TemplateResponse(request, "page.html", _context(request, reader, view, name, page, health))
+    _ctx(request).cache.put(key, reader.snapshot.snapshot_id, b"text/html; charset=utf-8", bytes(response.body))
+    return response
 
 
-def _context(request: Request, reader: ApiReader, view: View, name: str, page: Page) -> dict[str, Any]:
-    health = reader.health()
+def _context(request: Request, reader: ApiReader, view: View, name: str, page: Page, health: dict) -> dict[str, Any]:
     ctx = _ctx(request)
     return {
         "page": page,
