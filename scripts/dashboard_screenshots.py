@@ -33,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--store", type=Path, default=None, help="a DuckDB store to show (default: simulate one)")
+    parser.add_argument("--viewport-only", action="store_true", help="only the first screen of each page")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="hltracker-shots-"))
@@ -49,7 +50,7 @@ def main() -> None:
                     page.goto(base + path, wait_until="networkidle")
                     page.wait_for_function("[...document.querySelectorAll('[data-chart]')]"
                                            ".every(e => e.dataset.drawn)")
-                    full = page.evaluate("document.documentElement.scrollHeight")
+                    full = height if args.viewport_only else page.evaluate("document.documentElement.scrollHeight")
                     target = args.out / f"{name}-{size}-{theme}.png"
                     page.screenshot(path=str(target), full_page=True,
                                     clip={"x": 0, "y": 0, "width": width, "height": min(full, longest)})

@@ -773,10 +773,8 @@ def liquidations(reader: ApiReader, view: View) -> Page:
         extra={"coins": coins, "segments": segments, "sort": sort},
         note="percentRisk: share of the cohort's value in the coin at liquidation progress >= 75%",
     )
-    panels = [matrix]
     chosen = reader.canonical_coin(view.coin) if view.coin else (coins[0]["coin"] if coins else None)
-    if chosen:
-        panels.append(liquidation_map(reader, chosen))
+    panels = [liquidation_map(reader, chosen), matrix] if chosen else [matrix]  # the map first: the matrix is long
     return Page("Liquidations", panels, subtitle="liquidation risk by coin and cohort")
 
 
@@ -1007,7 +1005,7 @@ def wallet(reader: ApiReader, view: View, address: str) -> Page:
         heading=address,
         subtitle="fills and trade history will show here once the API serves them",
     )
-    page.panels[0].extra["segments"] = segments
+    page.panels[0].extra["wallet_segments"] = segments
     return page
 
 

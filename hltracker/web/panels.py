@@ -65,7 +65,7 @@ def time_chart(
     """An ECharts option over a time axis; each series' `data` is `[[iso time, value], ...]` oldest first."""
     option: dict[str, Any] = {
         "legend": {"top": 0, "type": "scroll"},
-        "grid": {"left": 8, "right": 8, "top": 36, "bottom": 56 if zoom else 24, "containLabel": True},
+        "grid": {"left": 8, "right": 8, "top": 48, "bottom": 56 if zoom else 24, "containLabel": True},
         "xAxis": {"type": "time"},
         "yAxis": y_axes or [{"type": "value"}],
         "series": [{"showSymbol": False, "sampling": "lttb", **s} for s in series],
@@ -87,7 +87,7 @@ def category_chart(
     value_axes = y_axes or [{"type": "value"}]
     return {
         "legend": {"top": 0, "type": "scroll"},
-        "grid": {"left": 8, "right": 8, "top": 36, "bottom": 24, "containLabel": True},
+        "grid": {"left": 8, "right": 8, "top": 48, "bottom": 24, "containLabel": True},
         "xAxis": value_axes[0] if horizontal else category_axis,
         "yAxis": category_axis if horizontal else value_axes,
         "series": series,

@@ -20,6 +20,7 @@ function theme() { return document.documentElement.dataset.theme === 'dark' ? 'd
 
 function formatAxis(axis) {
   for (const a of [].concat(axis || [])) {
+    a.axisLabel = Object.assign({ hideOverlap: true }, a.axisLabel);
     if (a.type === 'value' && !(a.axisLabel && a.axisLabel.formatter)) {
       const pct = a.name && a.name.includes('%');
       a.axisLabel = Object.assign({}, a.axisLabel, {
