@@ -182,3 +182,21 @@ def test_polling_fetches_nothing_while_no_snapshot_lands(page, served):
     page.wait_for_timeout(2500)
     assert "/dashboard/status.json" in seen
     assert "/heatmap" not in seen  # the page itself is fetched only on a new snapshot
+
+
+def test_nothing_is_polled_while_the_tab_is_hidden(page, served):
+    page.goto(served.base + "/stats", wait_until="networkidle")
+    page.evaluate("""() => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    seen = []
+    page.on("request", lambda r: seen.append(urlparse(r.url).path))
+    page.wait_for_timeout(2500)
+    assert "/dashboard/status.json" not in seen
+    page.evaluate("""() => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    page.wait_for_timeout(300)
+    assert "/dashboard/status.json" in seen  # polled at once when the tab shows again
