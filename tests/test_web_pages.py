@@ -3,6 +3,7 @@ same snapshot, every CSV link serves its panel's rows, unknown things are 404 pa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -238,3 +239,31 @@ def test_status_page_and_live_status_show_the_health_figures(dash):
     html = _page(dash, "/status")
     assert f'data-name="snapshotId">{health["snapshotId"]}<' in html
     assert health["lastSnapshotAt"] in html
+
+
+def test_a_landing_renders_the_overview_and_heatmap_ahead_of_the_first_reader(store_copy, tmp_path):
+    from conftest import HISTORY_START, HISTORY_STEP, HISTORY_STEPS
+
+    from hltracker.ingest import Ingestor
+    from hltracker.sources.simulator import SimulatorSource
+
+    store = open_store(store_copy)
+    app = create_app(store, Settings(database=store_copy, export_dir=tmp_path, dashboard_auth="open"), poll=False,
+                     dashboard=mount_dashboard)
+    ctx = app.state.ctx
+    src = SimulatorSource(profile="small", seed=0, steps=HISTORY_STEPS + 1, step=HISTORY_STEP, start=HISTORY_START)
+    *_, following = src.snapshots()
+    assert Ingestor(store).offer(following) and ctx.watcher.refresh()
+    sid = ctx.watcher.snapshot_id
+    keys = [f"web|{path}?|ok".encode() for path in ("/", "/heatmap")] + \
+           [f"web|{path}?|stale".encode() for path in ("/", "/heatmap")]
+    deadline = datetime.now(UTC) + timedelta(seconds=120)
+    while sum(ctx.cache.get(k, sid) is not None for k in keys) < 2:
+        assert datetime.now(UTC) < deadline, "the warm-up did not render the pages"
+        time.sleep(0.1)
+    with serve_app(app) as base:
+        page = httpx.get(base + "/heatmap", timeout=60)
+        assert page.status_code == 200 and f'data-snapshot-id="{sid}"' in page.text
+        cached = next(ctx.cache.get(k, sid) for k in keys[1::2] if ctx.cache.get(k, sid) is not None)
+        assert page.content == cached[1]
+    store.close()

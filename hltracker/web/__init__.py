@@ -23,10 +23,12 @@ def mount_dashboard(app: FastAPI) -> None:
             f"the dashboard bundle {BUNDLE} is missing: build it with `npm ci && npm run build` "
             "in web/ (pip install runs both; docs/dashboard.md)"
         )
-    from hltracker.web.routes import router
+    from hltracker.web.routes import router, warm_up
 
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Each landing: the default overview and heatmap are rendered ahead of the first reader.
+    app.state.ctx.watcher.on_change(lambda snapshot: warm_up(app))
 
 
 def app_from_env() -> FastAPI:

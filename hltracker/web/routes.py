@@ -7,7 +7,9 @@ an empty store a 503 page that reloads itself: never a 500 for input.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,7 @@ USES = {
     "status": set(),
 }
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+log = logging.getLogger("hltracker.web")
 
 
 def _ctx(request: Request) -> ApiContext:
@@ -70,6 +73,10 @@ def _render(request: Request, name: str, build: Callable[[ApiReader, View], Page
     if not allowed(_ctx(request), request.cookies.get(COOKIE)):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    return _page_response(request, name, build)
+
+
+def _page_response(request: Request, name: str, build: Callable[[ApiReader, View], Page]) -> Response:
     try:
         view = View.from_query(dict(request.query_params))
         reader = ApiReader(request)
@@ -256,3 +263,25 @@ def logout() -> Response:
 def _safe_next(target: str) -> str:
     """Only a path on this server (no `//host` or scheme): the login form is not an open redirect."""
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+WARM_PAGES = (("/", "overview", pages.overview), ("/heatmap", "heatmap", pages.heatmap))
+
+
+def warm_up(app) -> threading.Thread:
+    """Render the default overview and heatmap of the latest snapshot in a background thread, into the
+    per-snapshot cache, so the first reader after a landing does not wait for them."""
+
+    def run() -> None:
+        for path, name, build in WARM_PAGES:
+            scope = {"type": "http", "app": app, "method": "GET", "path": path, "raw_path": path.encode(),
+                     "query_string": b"", "headers": [], "scheme": "http", "server": ("127.0.0.1", 80),
+                     "root_path": ""}
+            try:
+                _page_response(Request(scope), name, build)
+            except Exception:  # a warm-up is an optimisation: the page is rendered on request instead
+                log.exception("dashboard warm-up of %s failed", path)
+
+    thread = threading.Thread(target=run, name="dashboard-warm-up", daemon=True)
+    thread.start()
+    return thread
