@@ -200,3 +200,19 @@ def test_nothing_is_polled_while_the_tab_is_hidden(page, served):
     }""")
     page.wait_for_timeout(300)
     assert "/dashboard/status.json" in seen  # polled at once when the tab shows again
+
+
+def test_search_and_links_navigate_in_place_and_show_404_pages(page, served):
+    page.goto(served.base + "/heatmap", wait_until="networkidle")
+    page.fill("input[name=q]", "eth")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector("#chart-history")
+    assert page.url.endswith("/coin/ETH")
+    page.fill("input[name=q]", "no-such-thing")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector("section.error[data-status='404']")  # the 404 page is swapped in, not dropped
+    page.goto(served.base + "/heatmap", wait_until="networkidle")
+    first = page.get_attribute("table.heat tbody tr:first-child", "data-coin")
+    page.click("table.heat tbody tr:first-child th a")
+    page.wait_for_selector("#chart-history")
+    assert page.inner_text("h1") == first

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hltracker.api.context import ApiContext
-from hltracker.api.errors import ApiError, not_found
+from hltracker.api.errors import not_found
 from hltracker.api.gate import API_PREFIX, SNAPSHOT_HEADER
 from hltracker.api.routes import downloads, metrics, positions, segments, status
 from hltracker.store import SnapshotInfo
@@ -179,5 +179,3 @@ class ApiReader:
 def _bool(value: bool | None) -> str | None:
     return None if value is None else str(value).lower()
 
-
-__all__ = ["ApiError", "ApiReader"]

@@ -116,6 +116,7 @@ def _context(request: Request, reader: ApiReader, view: View, name: str, page: P
         "windows": WINDOWS,
         "path": request.url.path,
         "health": health,
+        "next_update": reader.state_status()["nextUpdate"],
         "snapshot_id": reader.snapshot.snapshot_id,
         "as_of": iso_ms(reader.snapshot.taken_at),
         "coins": reader.known_coins(),

@@ -11,6 +11,11 @@ import { CanvasRenderer } from 'echarts/renderers';
 echarts.use([BarChart, LineChart, DataZoomComponent, GridComponent, LegendComponent, MarkLineComponent,
   TooltipComponent, CanvasRenderer]);
 window.htmx = htmx;
+// A 404 or 400 page is a page too: swap it in like any other (htmx drops 4xx/5xx bodies by default).
+htmx.config.responseHandling = [
+  { code: '204', swap: false },
+  { code: '[2345]..', swap: true },
+];
 window.echarts = echarts;
 
 const THEME_KEY = 'hltracker-theme';
