@@ -267,3 +267,14 @@ def test_a_landing_renders_the_overview_and_heatmap_ahead_of_the_first_reader(st
         cached = next(ctx.cache.get(k, sid) for k in keys[1::2] if ctx.cache.get(k, sid) is not None)
         assert page.content == cached[1]
     store.close()
+
+
+def test_an_empty_store_gives_503_pages_that_reload_themselves(tmp_path):
+    with open_store(":memory:") as store:
+        app = create_app(store, Settings(export_dir=tmp_path, dashboard_auth="open"), poll=False,
+                         dashboard=mount_dashboard)
+        with serve_app(app) as base:
+            for path in ("/", "/heatmap", "/coin/BTC", "/stats", "/status"):
+                answer = httpx.get(base + path, timeout=30)
+                assert answer.status_code == 503 and "location.reload" in answer.text, path
+            assert httpx.get(base + "/dashboard/status.json", timeout=30).json()["status"] == "empty"
