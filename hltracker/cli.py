@@ -114,14 +114,18 @@ def demo(
     seed: int = typer.Option(0, help="Simulator seed."),
     database: str | None = typer.Option(None, help="Keep the demo store in this DuckDB file (default: a "
                                         "temporary file removed at exit)."),
+    dashboard_auth: str | None = typer.Option(None, envvar="HLTRACKER_DASHBOARD_AUTH",
+                                              help="open: no login; key: the dashboard asks for an API "
+                                              "key. Default: open on a loopback host, key otherwise."),
 ) -> None:
-    """Simulate a few days of the `small` market, ingest them, create an API key, serve the API and keep
-    ticking live; prints the URL and the key."""
+    """Simulate a few days of the `small` market, ingest them, create an API key, serve the dashboard and
+    the API and keep ticking live; prints the dashboard URL, then the API's and the key."""
     import tempfile
 
     from hltracker.api import Settings, create_app
     from hltracker.api.auth import hash_key, new_key
     from hltracker.demo import LiveIngest, demo_source
+    from hltracker.web import mount_dashboard
 
     workdir = None if database else tempfile.TemporaryDirectory(prefix="hltracker-demo-")
     path = database or str(Path(workdir.name) / "demo.duckdb")
@@ -140,15 +144,19 @@ def demo(
             bar.advance(task)
     key = new_key()
     store.add_api_key(hash_key(key), "demo", datetime.now(UTC))
+    auth = _dashboard_auth(dashboard_auth, host)
     try:
-        api = create_app(store, demo_settings(Settings.from_env(), path, interval, host,
-                                              Path(workdir.name) / "exports" if workdir else None))
+        settings = demo_settings(Settings.from_env(), path, interval, host,
+                                 Path(workdir.name) / "exports" if workdir else None, auth)
+        api = create_app(store, settings, dashboard=mount_dashboard)
     except ValueError as exc:  # a malformed HLTRACKER_* setting
         store.close()
         raise typer.BadParameter(str(exc)) from None
     live = LiveIngest(ingestor, snapshots, api.state.ctx.watcher)
     url = f"http://{host}:{port}"
-    for line in (f"\n[bold]hltracker demo[/bold] is serving {url}/api/external  (OpenAPI: {url}/docs)",
+    login = "" if auth == "open" else "  (log in with the API key below)"
+    for line in (f"\n[bold]dashboard:[/bold] {url}/{login}",
+                 f"[bold]hltracker demo[/bold] is serving {url}/api/external  (OpenAPI: {url}/docs)",
                  f"API key: [bold]{key}[/bold]",
                  f"try:  curl -H 'Authorization: Bearer {key}' {url}/api/external/positions/coins",
                  f"a new snapshot lands every {interval:g} s; Ctrl-C to stop\n"):
@@ -163,14 +171,25 @@ def demo(
             workdir.cleanup()
 
 
-def demo_settings(env: Settings, database: str, interval: float, host: str, export_dir: Path | None) -> Settings:
+def demo_settings(env: Settings, database: str, interval: float, host: str, export_dir: Path | None,
+                  dashboard_auth: str) -> Settings:
     """The demo's settings: the documented HLTRACKER_* variables as `serve` reads them (rate limit, TTL,
     public URL, allowed hosts, ...), with the demo's own store, its cadence unless HLTRACKER_SNAPSHOT_INTERVAL
     says otherwise, its export folder unless HLTRACKER_EXPORT_DIR does, and its own address allowed."""
     from dataclasses import replace
 
     return replace(env, database=database, snapshot_interval_seconds=env.snapshot_interval_seconds or interval,
-                   export_dir=env.export_dir or export_dir).allowing(host)
+                   export_dir=env.export_dir or export_dir, dashboard_auth=dashboard_auth).allowing(host)
+
+
+def _dashboard_auth(mode: str | None, host: str) -> str:
+    """`open` or `key`; without a choice: open on a loopback host only."""
+    if mode is None:
+        return "open" if host in ("127.0.0.1", "localhost", "::1") else "key"
+    mode = mode.strip().lower()
+    if mode not in ("open", "key"):
+        raise typer.BadParameter("must be 'open' or 'key'", param_hint="--dashboard-auth")
+    return mode
 
 
 def _serve(api, host: str, port: int) -> None:
@@ -188,8 +207,12 @@ def serve(
     database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL",
                                         help=DATABASE_HELP),
     workers: int = typer.Option(1, min=1, help="Worker processes (each opens the store read-only)."),
+    dashboard_auth: str = typer.Option("key", envvar="HLTRACKER_DASHBOARD_AUTH",
+                                       help="key: the dashboard asks for an API key (login form, cookie); "
+                                       "open: anyone who reaches the server sees it."),
 ) -> None:
-    """Serve the REST API over a store that `hltracker ingest` filled (settings: HLTRACKER_* variables)."""
+    """Serve the dashboard and the REST API over a store that `hltracker ingest` filled (settings:
+    HLTRACKER_* variables)."""
     import os
     import secrets
 
@@ -205,13 +228,9 @@ def serve(
             keys, last = store.api_keys(), store.last_snapshot()
     except StoreError as exc:
         raise typer.BadParameter(str(exc), param_hint="--database") from None
-    if keys.filter(pl.col("revoked_at").is_null()).height == 0:
-        console.print("[yellow]no API key yet:[/yellow] every request will be refused; stop the server and run "
-                      "`hltracker keys create`")
-    if last is None:
-        console.print("[yellow]the store holds no snapshot yet[/yellow]: data routes answer 503 until ingest lands one")
     os.environ["HLTRACKER_DATABASE_URL"] = path
-    # Workers must share the secret that signs cursors and download URLs.
+    os.environ["HLTRACKER_DASHBOARD_AUTH"] = _dashboard_auth(dashboard_auth, host)
+    # Workers must share the secret that signs cursors, download URLs and dashboard sessions.
     os.environ.setdefault("HLTRACKER_SECRET", secrets.token_urlsafe(32))
     try:
         settings = Settings.from_env().allowing(host)  # the address it listens on is one of its hosts
@@ -219,8 +238,15 @@ def serve(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     os.environ["HLTRACKER_ALLOWED_HOSTS"] = ",".join(settings.allowed_hosts)
+    login = " (log in with an API key)" if os.environ["HLTRACKER_DASHBOARD_AUTH"] == "key" else ""
+    console.print(f"dashboard: http://{host}:{port}/{login}")
+    if keys.filter(pl.col("revoked_at").is_null()).height == 0:
+        console.print("[yellow]no API key yet:[/yellow] every request will be refused; stop the server and run "
+                      "`hltracker keys create`")
+    if last is None:
+        console.print("[yellow]the store holds no snapshot yet[/yellow]: data routes answer 503 until ingest lands one")
     console.print(f"serving http://{host}:{port}/api/external with {workers} worker(s); OpenAPI at /docs")
-    uvicorn.run("hltracker.api:app_from_env", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("hltracker.web:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", **server_options())
 
 

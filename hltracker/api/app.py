@@ -10,6 +10,7 @@ does not answer for (origin.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
@@ -71,9 +72,11 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `hltracker k
 
 
 def create_app(store: Store, settings: Settings | None = None, *, poll: bool = True,
-               close_store: bool = False) -> FastAPI:
+               close_store: bool = False, dashboard: Callable[[FastAPI], None] | None = None) -> FastAPI:
     """The app over `store`. `poll`: watch the store for new snapshots in a background thread while
-    the app runs (an in-process ingester may call `app.state.ctx.watcher.refresh()` instead)."""
+    the app runs (an in-process ingester may call `app.state.ctx.watcher.refresh()` instead).
+    `dashboard`: mounts the web pages at `/` (`hltracker.web.mount_dashboard`; the api layer does not
+    import the web layer); without it `/` redirects to the OpenAPI page."""
     settings = settings or Settings()
     cache = ResponseCache()
     keys = KeyRing(store)
@@ -110,9 +113,12 @@ def create_app(store: Store, settings: Settings | None = None, *, poll: bool = T
     def openapi_json() -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    if dashboard is not None:
+        dashboard(app)
+    else:
+        @app.get("/", include_in_schema=False)
+        def root() -> RedirectResponse:
+            return RedirectResponse("/docs")
 
     # Starlette's own trailing-slash redirect echoes any Host: ours writes the public base (origin.py).
     app.router.redirect_slashes = False
@@ -135,7 +141,7 @@ def _openapi(app: FastAPI) -> dict:
     return app.openapi_schema
 
 
-def app_from_env() -> FastAPI:
+def app_from_env(dashboard: Callable[[FastAPI], None] | None = None) -> FastAPI:
     """The app for `uvicorn --factory` and `hltracker serve` workers: settings from HLTRACKER_* variables.
 
     The store is opened read-only: several workers share a DuckDB file (DuckDB allows one writer
@@ -144,4 +150,4 @@ def app_from_env() -> FastAPI:
     """
     settings = Settings.from_env()
     store = open_store(settings.database, read_only=True, pool_size=settings.db_pool_size)
-    return create_app(store, settings, close_store=True)
+    return create_app(store, settings, close_store=True, dashboard=dashboard)

@@ -44,6 +44,10 @@ class KeyRing:
     def is_valid(self, key: str) -> bool:
         return hash_key(key) in self._hashes
 
+    def is_valid_hash(self, key_hash: str) -> bool:
+        """For the dashboard's session cookie, which carries the key's hash, never the key."""
+        return key_hash in self._hashes
+
 
 class RateLimiter:
     """A token bucket per key: `per_minute` requests a minute, bursts up to `per_minute`."""

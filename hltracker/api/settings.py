@@ -13,6 +13,7 @@
 | `HLTRACKER_PUBLIC_URL` | unset | the base of absolute URLs (download redirects, trailing-slash redirects) |
 | `HLTRACKER_ALLOWED_HOSTS` | `localhost,127.0.0.1,::1` | Host names the server answers for (`*` any, `*.example.com`) |
 | `HLTRACKER_TRUSTED_PROXIES` | unset | peer addresses (IPs or CIDRs) whose X-Forwarded-Proto/-Host count |
+| `HLTRACKER_DASHBOARD_AUTH` | `key` | `key`: the dashboard asks for an API key (login form, cookie); `open`: no login |
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Settings:
     public_url: str | None = None
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     trusted_proxies: tuple[str, ...] = ()
+    dashboard_auth: str = "key"  # "key" or "open" (hltracker/web/auth.py)
 
     def resolved_export_dir(self) -> Path:
         return self.export_dir or _default_export_dir(self.database)
@@ -75,6 +77,11 @@ class Settings:
                     kwargs[name] = kind(env[var])
                 except ValueError:
                     raise ValueError(f"{var}={env[var]!r} is not a number") from None
+        if env.get("HLTRACKER_DASHBOARD_AUTH"):
+            mode = env["HLTRACKER_DASHBOARD_AUTH"].strip().lower()
+            if mode not in ("key", "open"):
+                raise ValueError(f"HLTRACKER_DASHBOARD_AUTH={mode!r} must be 'key' or 'open'")
+            kwargs["dashboard_auth"] = mode
         if env.get("HLTRACKER_EXPORT_DIR"):
             kwargs["export_dir"] = Path(env["HLTRACKER_EXPORT_DIR"])
         if env.get("HLTRACKER_PUBLIC_URL"):

@@ -1,0 +1,36 @@
+"""The dashboard: HyperTracker's pages over the API's own answers, served by the API's app at `/`.
+
+`mount_dashboard(app)` adds the pages and the static bundle (built from `web/` by the package build,
+see docs/dashboard.md); `app_from_env()` is the `hltracker serve` worker factory with the dashboard.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from hltracker.api import app as api_app
+
+STATIC = Path(__file__).resolve().parent / "static"
+BUNDLE = STATIC / "dist" / "dashboard.js"
+
+
+def mount_dashboard(app: FastAPI) -> None:
+    if not BUNDLE.exists():
+        raise RuntimeError(
+            f"the dashboard bundle {BUNDLE} is missing: build it with `npm ci && npm run build` "
+            "in web/ (pip install runs both; docs/dashboard.md)"
+        )
+    from hltracker.web.routes import router, warm_up
+
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Each landing: the default overview and heatmap are rendered ahead of the first reader.
+    app.state.ctx.watcher.on_change(lambda snapshot: warm_up(app))
+
+
+def app_from_env() -> FastAPI:
+    """`hltracker serve`'s worker factory: the API of `api.app_from_env` with the dashboard at `/`."""
+    return api_app.app_from_env(dashboard=mount_dashboard)
