@@ -111,8 +111,9 @@ def _coins_table(reader: ApiReader, view: View) -> Panel:
         if row is None or row["totalValue"] < view.min:
             continue
         cells = {c["segmentId"]: c for c in cells_row["segments"]}
-        whale_long = sum(cells[i]["totalLongValue"] for i in WHALE_IDS)
-        whale_total = sum(cells[i]["totalValue"] for i in WHALE_IDS)
+        whales = [cells[i] for i in WHALE_IDS if i in cells]  # a cohort without positions has no cell
+        whale_long = sum(c["totalLongValue"] for c in whales)
+        whale_total = sum(c["totalValue"] for c in whales)
         long_value = row.get("totalLongValue", row.get("totalValueLong"))  # heatmap / coins route keys
         rows.append(
             {
@@ -214,7 +215,7 @@ def heatmap(reader: ApiReader, view: View) -> Page:
     for row in coins:
         row["longShare"] = _long_share(row["totalLongValue"], row["totalValue"])
         by_id = {c["segmentId"]: c for c in row["segments"]}
-        row["cells"] = [by_id[sid] for sid in COHORT_ORDER]
+        row["cells"] = [by_id.get(sid) for sid in COHORT_ORDER]  # the route leaves out cohorts without positions
     rows = [
         {
             "coin": c["coin"],
@@ -224,6 +225,7 @@ def heatmap(reader: ApiReader, view: View) -> Page:
         }
         for c in coins
         for cell in c["cells"]
+        if cell
     ]
     columns = [
         Column("coin", "coin"),
