@@ -93,6 +93,13 @@ class Replay:
 
     # ----- a block ------------------------------------------------------------------------------
 
+    def apply_marks(self, b: BlockEvents) -> None:
+        """Only the marks of a block the ledger already includes (one before the anchor's height)."""
+        for user, action in self._actions(b):
+            if isinstance(action, dict) and action.get("type") == "SetGlobalAction":
+                self._action(user, action, b)
+        self._hip3(b)
+
     def apply(self, b: BlockEvents) -> None:
         late_actions = []
         for user, action in self._actions(b):

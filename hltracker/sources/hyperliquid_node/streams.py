@@ -116,10 +116,11 @@ class LineTail:
         for key, path in hourly_files(self.folder):
             if (self._key is not None and key <= self._key) or (self.since is not None and key < self.since):
                 continue
-            if partial.strip():
-                raise StreamError(f"truncated line ({len(partial)} bytes without a newline) before the next "
-                                  f"file {path.parent.name}/{path.name} began", self._file, self._offset)
+            cut = (self._file, self._offset)
             self._key, self._file, self._offset = key, path, 0
+            if partial.strip():  # reported once: reading goes on in the next file
+                raise StreamError(f"truncated line ({len(partial)} bytes without a newline) before the next "
+                                  f"file {path.parent.name}/{path.name} began", *cut)
             return True
         return False
 
@@ -189,7 +190,11 @@ class BlockStream:
     def next(self) -> Block | None:
         """The next block, None if it is not written yet. Raises StreamError / StreamGap."""
         while True:
-            line = next(self._lines)
+            try:
+                line = next(self._lines)
+            except StreamError:
+                self._lines = self.tail.lines()  # the tail has moved past the bad part
+                raise
             if line is None:
                 return None
             block = block_of(parse_json(line), line)
