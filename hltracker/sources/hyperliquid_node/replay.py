@@ -225,7 +225,7 @@ class Replay:
             if rate is not None:
                 self.ledger.funding_rates[coin] = rate
             self.fundings.append({"time": when, "address": user, "coin": coin, "dex": info.dex, "usdc": received,
-                                  "szi": p.lots * info.lot, "funding_rate": rate})
+                                  "szi": round(p.lots * info.lot, 10), "funding_rate": rate})
 
     # ----- fills --------------------------------------------------------------------------------
 
@@ -301,7 +301,8 @@ class Replay:
         liq = f.get("liquidation") or None
         self.fills.append({
             "time": int(f["time"]), "address": user, "coin": coin, "dex": info.dex, "side": side, "px": px,
-            "sz": lots * info.lot, "start_position": start * info.lot, "dir": f.get("dir") or "Unknown",
+            "sz": round(lots * info.lot, 10), "start_position": round(start * info.lot, 10),
+            "dir": f.get("dir") or "Unknown",
             "closed_pnl": closed_pnl, "fee": fee, "crossed": bool(f.get("crossed", False)), "tid": f.get("tid"),
             "is_liquidation": liq is not None,
             "liquidated_user": str(liq["liquidatedUser"]).lower() if liq else None,
