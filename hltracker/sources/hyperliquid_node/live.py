@@ -20,6 +20,7 @@ snapshots, so ingest's skipping of landed snapshots makes a restart seamless).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -37,7 +38,7 @@ from hltracker.sources.hyperliquid_node.ledger_frames import MarksMissing, ledge
 from hltracker.sources.hyperliquid_node.reader import read_raw_state
 from hltracker.sources.hyperliquid_node.replay import BlockEvents, Replay, ReplayError
 from hltracker.sources.hyperliquid_node.source import list_state_files
-from hltracker.sources.hyperliquid_node.streams import StreamError
+from hltracker.sources.hyperliquid_node.streams import FILL_FORMS, StreamError, find_stream, hourly_files, node_ms
 
 log = logging.getLogger("hltracker.sources.hyperliquid_node.live")
 SOURCE_NAME = "hyperliquid-node"
@@ -95,6 +96,24 @@ class HyperliquidNodeLiveSource:
         return {"name": self.name, "description": self.description, "full_market": self.full_market,
                 "path": str(self.root), "interval_s": self.interval_ms / 1000, "follow": self.follow,
                 "state_files": len(list_state_files(self.states_dir))}
+
+    def expected_snapshots(self) -> int:
+        """How many snapshots the files already written give (from the first state file to the last block
+        of the fill stream): the backfill, for a progress bar."""
+        files = self._state_files()
+        folder = find_stream(self.root, FILL_FORMS[:2])
+        hourly = hourly_files(folder) if folder is not None and files else []
+        if not hourly:
+            return 0
+        first_ms = _block_time_ms(hourly, files[0][0])
+        tail = hourly[-1][1].read_bytes()[-65536:].rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        try:
+            last_ms = node_ms(json.loads(tail)["block_time"], None)
+        except (ValueError, KeyError, TypeError, StreamError):
+            return 0
+        if first_ms is None or last_ms < first_ms:
+            return 0
+        return (last_ms // self.interval_ms) - (_ceil(first_ms, self.interval_ms) // self.interval_ms) + 1
 
     # ----- the loop -----------------------------------------------------------------------------
 
@@ -213,6 +232,30 @@ class HyperliquidNodeLiveSource:
         log.warning("%s", problem)
         if self.on_problem is not None:
             self.on_problem(problem)
+
+
+def _block_time_ms(hourly: list[tuple[tuple[str, int], Path]], number: int) -> int | None:
+    """The time of block `number` in a block stream (its hourly files), or None if it is not there."""
+    candidate = None
+    for _, path in hourly:
+        with open(path, "rb") as f:
+            first = f.readline()
+        try:
+            if json.loads(first)["block_number"] <= number:
+                candidate = path
+        except (ValueError, KeyError, TypeError):
+            continue
+    if candidate is None:
+        return None
+    needle = f'"block_number":{number},'.encode()
+    with open(candidate, "rb") as f:
+        for line in f:
+            if needle in line.replace(b" ", b""):
+                try:
+                    return node_ms(json.loads(line)["block_time"], None)
+                except (ValueError, KeyError, StreamError):
+                    return None
+    return None
 
 
 def _ceil(ms: int, step: int) -> int:

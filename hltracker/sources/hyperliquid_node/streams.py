@@ -145,14 +145,14 @@ def parse_json(line: Line) -> Any:
         raise StreamError(f"not a JSON line ({exc.args[0][:80]})", line.file, line.offset) from None
 
 
-def node_ms(value: Any, line: Line) -> int:
+def node_ms(value: Any, line: Line | None) -> int:
     """A node time (ISO 8601, nanoseconds, no zone = UTC) or ms integer, as UTC ms."""
     if isinstance(value, int):
         return value
     try:
         return int(parse_iso(value).timestamp() * 1000) if isinstance(value, str) else _bad()
     except ValueError:
-        raise StreamError(f"bad time {value!r}", line.file, line.offset) from None
+        raise StreamError(f"bad time {value!r}", line and line.file, line and line.offset) from None
 
 
 def _bad():
