@@ -314,3 +314,27 @@ def test_the_tail_starts_from_the_hour_before_a_restart_point(hours):
     late = LineTail(folder, since_ms=int(datetime(2026, 3, 20, 3, 30, tzinfo=UTC).timestamp() * 1000))
     first = next(late.lines())
     assert first.file.name == "2"
+
+
+def test_without_marks_in_the_streams_they_come_from_an_info_endpoint(tmp_path):
+    from hltracker.fake_exchange import FakeExchange
+    from hltracker.sources.hyperliquid_http.source import markets_from_info
+
+    root = tmp_path / "data"
+    with FakeExchange("small", seed=9, start=datetime(2026, 3, 20, tzinfo=UTC), weight_limit=None) as fx:
+        writer = NodeStreamWriter(fx.market, root, write_marks=False)
+        _state(fx.market, writer, root)
+        fx.step(2)
+        _state(fx.market, writer, root)
+        bare = HyperliquidNodeLiveSource(root, interval=900)
+        assert list(bare.snapshots()) == []
+        assert bare.problems and all("pass an info URL" in p.reason for p in bare.problems)
+        source = HyperliquidNodeLiveSource(root, interval=900, markets_from=markets_from_info(fx.info_url))
+        snaps = list(source.snapshots())
+        marks = dict(zip(fx.market.uni.coin.tolist(), fx.market.mark.tolist(), strict=True))
+    assert len(snaps) == 3 and not source.problems
+    for snap in snaps:
+        assert snap.extra["marks_from"] == "info endpoint" and snap.extra["marks_age_ms"] == "0"
+        got = dict(zip(snap.markets["coin"].to_list(), snap.markets["mark_price"].to_list(), strict=True))
+        assert all(got[c] == pytest.approx(marks[c], rel=1e-12) for c in got)
+    assert source.matches and all(m.exact for m in source.matches)

@@ -71,11 +71,14 @@ class Ledger:
     funding_rates: dict[str, float] = field(default_factory=dict)
     settings: dict[tuple[str, str], tuple[int, bool]] = field(default_factory=dict)  # leverage, isolated
     source: str = ""
+    # USD a book's figures may be off by because its state file rounded them (0 for the simulator's)
+    resolution: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def copy(self) -> Ledger:
         return replace(self, cash=dict(self.cash), positions={k: p.copy() for k, p in self.positions.items()},
                        wallets=set(self.wallets), marks=dict(self.marks), oracles=dict(self.oracles),
-                       funding_rates=dict(self.funding_rates), settings=dict(self.settings))
+                       funding_rates=dict(self.funding_rates), settings=dict(self.settings),
+                       resolution=dict(self.resolution))
 
     def asset_index(self) -> dict[int, MarketInfo]:
         return {m.asset: m for m in self.markets.values()}
@@ -172,6 +175,12 @@ def ledger_from_raw_state(raw) -> Ledger:
             iso_margin=r["iso_raw_usd_raw"] / scale + szi * entry if iso else 0.0,
             funding_open=r["funding_open_raw"] / scale)
     wallets = {a for a, _ in cash} | {a for a, _ in positions}
+    # each rounded amount (raw USD, every position's entry notional and isolated raw USD) is off by <= 0.5e-6
+    resolution = {k: 0.5 / scale for k in cash}
+    for addr, coin in positions:
+        key = (addr, markets[coin].dex)
+        resolution[key] = resolution.get(key, 0.5 / scale) + 1.0 / scale
     return Ledger(height=raw.height, time_ms=int(raw.time.timestamp() * 1000), dexes=dexes, markets=markets,
-                  cash=cash, positions=positions, wallets=wallets, oracles=oracles, source="node state")
+                  cash=cash, positions=positions, wallets=wallets, oracles=oracles, source="node state",
+                  resolution=resolution)
 

@@ -1,9 +1,10 @@
 """Checking a replayed ledger against a state file of the same height, per wallet x market.
 
 Sizes must be equal (integers). Entry prices and account values are compared relatively; a state file
-keeps USD amounts as integers x 1e6, so a difference within the file's resolution (1e-6 USD per rounded
-amount: the raw USD and each position's entry notional and isolated margin) also counts as a match, and
-the figures report both. Account values are taken at the replayed ledger's marks (at the entry price
+keeps USD amounts as integers x 1e6, so a difference within the files' resolution (each rounded amount,
+the raw USD and every position's entry notional and isolated raw USD, is off by up to 0.5e-6 USD, in the
+state the replay started from and in the one it is checked against: `Ledger.resolution`) also counts
+as a match, and the figures report both. Account values are taken at the replayed ledger's marks (at the entry price
 where it has none: then only collateral counts).
 """
 
@@ -94,17 +95,13 @@ def compare_ledgers(replayed: Ledger, file: Ledger) -> LedgerMatch:
         m.entry_max_rel = max(m.entry_max_rel, rel)
     marks = replayed.marks
     av_a, av_b = account_values(replayed, marks), account_values(file, marks)
-    n_pos: dict[tuple[str, str], int] = {}
-    for (addr, coin) in file.positions:
-        k = (addr, file.markets[coin].dex)
-        n_pos[k] = n_pos.get(k, 0) + 1
     books = {k for k, v in av_a.items() if v} | {k for k, v in av_b.items() if v}
     m.accounts = len(books)
     for k in books:
         x, y = av_a.get(k, 0.0), av_b.get(k, 0.0)
         diff = abs(x - y)
         rel = diff / max(abs(y), 1e-12)
-        if rel <= REL_TOLERANCE or diff <= STATE_QUANTUM * (1 + 2 * n_pos.get(k, 0)):
+        if rel <= REL_TOLERANCE or diff <= replayed.resolution.get(k, 0.0) + file.resolution.get(k, 0.0):
             m.account_within += 1
         else:
             worst.append((rel, f"{k[0]} on {k[1]}: account value {x:.6f} vs {y:.6f}"))

@@ -68,15 +68,19 @@ def ledger_snapshot(ledger: Ledger, at_ms: int, fills: list[dict], fundings: lis
         lower[r, : len(i.tier_lower)] = i.tier_lower
         tier_lev[r, : len(i.tier_leverage)] = i.tier_leverage
     mmr = maintenance_rate(np.abs(szi) * mark, lower, tier_lev)
-    books: dict[tuple[str, str], int] = {}
-    for k in ledger.cash:
-        books.setdefault(k, len(books))
-    for (addr, _), i in zip(keys, pinfo, strict=True):
-        books.setdefault((addr, i.dex), len(books))
-    book_of = np.array([books[(addr, i.dex)] for (addr, _), i in zip(keys, pinfo, strict=True)], dtype=np.int64)
-    cash = np.zeros(len(books))
-    for k, v in ledger.cash.items():
-        cash[books[k]] = v
+    # Books (wallet x dex): every cash entry, plus any position's book without one; vectorised, as a
+    # mainnet ledger has a million of them.
+    cash_keys = list(ledger.cash)
+    books = pl.DataFrame({"address": [k[0] for k in cash_keys], "dex": [k[1] for k in cash_keys],
+                          "cash": np.fromiter(ledger.cash.values(), np.float64, len(cash_keys))},
+                         schema={"address": pl.String, "dex": pl.String, "cash": pl.Float64})
+    pos_books = pl.DataFrame({"address": [a for a, _ in keys], "dex": [i.dex for i in pinfo]},
+                             schema={"address": pl.String, "dex": pl.String})
+    books = pl.concat([books, pos_books.unique().join(books, on=["address", "dex"], how="anti")
+                       .with_columns(cash=pl.lit(0.0))]).with_row_index("book")
+    book_of = (pos_books.join(books.select("address", "dex", "book"), on=["address", "dex"], how="left",
+                              maintain_order="left")["book"].to_numpy().astype(np.int64))
+    cash = books["cash"].to_numpy()
     bm = book_margin(szi, mark, entry, lev, iso, iso_margin, mmr, book_of, cash)
 
     positions = conform(pl.DataFrame({
@@ -90,17 +94,16 @@ def ledger_snapshot(ledger: Ledger, at_ms: int, fills: list[dict], fundings: lis
                          "leverage_type": pl.String}).with_columns(
         pl.col("liquidation_price").fill_nan(None), _utc("open_time")), "positions")
 
-    wallet_of = [addr for addr, _ in books]
-    accounts = (pl.DataFrame({"address": wallet_of, "perp_equity": bm.account_value, "balance": bm.withdrawable},
-                             schema_overrides={"address": pl.String})
+    accounts = (books.select("address", pl.Series("perp_equity", bm.account_value),
+                             pl.Series("balance", bm.withdrawable))
                 .group_by("address").agg(pl.col("perp_equity").sum(), pl.col("balance").sum()))
-    extra_wallets = sorted(ledger.wallets - set(wallet_of))
+    extra_wallets = list(ledger.wallets.difference(books["address"].to_list()))
     if extra_wallets:
-        accounts = pl.concat([accounts, pl.DataFrame({"address": extra_wallets, "perp_equity": 0.0, "balance": 0.0})])
+        accounts = pl.concat([accounts, pl.DataFrame({"address": extra_wallets, "perp_equity": 0.0, "balance": 0.0},
+                                                     schema=accounts.schema)])
     accounts = conform(accounts.with_columns(
         *(pl.lit(None, pl.Float64).alias(c) for c in ("spot_equity", "staking_equity", "vault_equity",
-                                                      "all_time_pnl", "perp_volume_30d"))).sort("address"),
-        "accounts")
+                                                      "all_time_pnl", "perp_volume_30d"))), "accounts")
 
     oi = {}
     for (_, coin), p, i in zip(keys, pos, pinfo, strict=True):

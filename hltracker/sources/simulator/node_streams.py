@@ -82,8 +82,12 @@ def asset_id(sim: SimulatedMarket, market: int) -> int:
 class NodeStreamWriter:
     """Writes the node's block streams of every step of `sim` under `root` (see the module docstring)."""
 
-    def __init__(self, sim: SimulatedMarket, root: str | Path, form: Form = "by_block", block_ms: int = 1000):
+    def __init__(self, sim: SimulatedMarket, root: str | Path, form: Form = "by_block", block_ms: int = 1000,
+                 write_marks: bool = True):
+        """`write_marks=False`: no SetGlobalAction and no HIP-3 mark lines (a node whose marks must come
+        from an info endpoint)."""
         self.sim = sim
+        self.write_marks = write_marks
         self.root = Path(root)
         self.form = form
         self.block_ms = int(block_ms)
@@ -203,15 +207,15 @@ class NodeStreamWriter:
                 first + 1: [(t_liq, {"LedgerUpdate": u}) for u in self.liq_iso + self.liq_cross],
                 first + 3: [(t_top, {"LedgerUpdate": u}) for u in self.topups]}
         fills = {first + 1: self.liq_fills, first + 2: self.trade_fills}
-        actions = {first: [set_global], first + 1: self.liq_actions, first + 2: self.trade_actions,
-                   first + 3: self.topup_actions}
+        actions = {first: [set_global] if self.write_marks else [], first + 1: self.liq_actions,
+                   first + 2: self.trade_actions, first + 3: self.topup_actions}
         for n in range(first, last + 1):
             ms = self.block_ms_of(n)
             t = node_time(ms)
             self._add("node_fills", ms, self._block(n, t, fills.get(n, [])))
             self._add("misc_events", ms, self._block(n, t, [
                 {"time": when, "hash": ZERO_HASH, "inner": e} for when, e in misc.get(n, [])]))
-            self._add("hip3_oracle_updates", ms, self._block(n, t, hip3 if n == first else []))
+            self._add("hip3_oracle_updates", ms, self._block(n, t, hip3 if n == first and self.write_marks else []))
             self._add("replica_cmds", ms, json.dumps({"abci_block": {
                 "time": t, "round": n, "proposer": PROPOSER,
                 "signed_action_bundles": [[ZERO_HASH, {"signed_actions": actions.get(n, [])}]] if actions.get(n)
