@@ -7,7 +7,8 @@ node stream writer attached (one block per second: 900 blocks a step, every stre
 reads those files from the anchor (the simulator's state before the steps) to the end, block by block,
 as the live source does; one live snapshot of the final ledger is built at its marks.
 
-Printed: fills and blocks replayed per second (one Python thread: the replay is sequential by nature),
+Printed: fills and blocks replayed per CPU second (one Python thread: the replay is sequential by nature;
+CPU seconds, so that a busy machine does not distort them; wall seconds beside),
 against an estimate of mainnet's peak fill rate, and the seconds one live snapshot costs. The mainnet
 estimate: the reference notes put mainnet at 5-12 M fills a day (derived from ~250 MB/h of fill files);
 12 M a day is 139 fills/s on average, and a cascade minute (such as October 2025's liquidations) runs at
@@ -20,6 +21,7 @@ blocks-per-second figure must stay well above that.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -64,26 +66,31 @@ def main() -> None:
         replay = Replay(anchor)
         blocks = NodeBlocks(root, after=anchor.height)
         n_blocks = 0
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         while (block := blocks.next()) is not None:
             replay.apply(block)
             n_blocks += 1
-        seconds = time.perf_counter() - t
+        wall, seconds = time.perf_counter() - t, time.process_time() - cpu
+        fundings = sum(1 for _ in replay.fundings)
         fills_per_s = replay.fills_applied / seconds
-        print(f"replay: {n_blocks:,} blocks, {replay.fills_applied:,} fills in {seconds:.2f} s: "
-              f"{fills_per_s:,.0f} fills/s, {n_blocks / seconds:,.0f} blocks/s (read, parse and apply, 4 streams)")
+        print(f"replay: {n_blocks:,} blocks, {replay.fills_applied:,} fills and {fundings:,} funding deltas in "
+              f"{seconds:.2f} CPU s ({wall:.2f} s wall): {fills_per_s:,.0f} fills/s counting only fills, "
+              f"{(replay.fills_applied + fundings) / seconds:,.0f} events/s, {n_blocks / seconds:,.0f} blocks/s "
+              "(read, parse and apply, 4 streams)")
         print(f"  vs mainnet's estimated peak {PEAK_FILLS_PER_S:,.0f} fills/s: {fills_per_s / PEAK_FILLS_PER_S:.1f} x; "
               f"vs {MAINNET_BLOCKS_PER_S} blocks/s: {n_blocks / seconds / MAINNET_BLOCKS_PER_S:.0f} x")
         print(f"  the simulator's {args.profile} profile trades {sim_fills / sim_seconds:,.1f} fills/s of chain time")
 
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         snap = ledger_snapshot(replay.ledger, replay.ledger.time_ms, *replay.take_rows(), replay.marks_from,
                                replay.marks_ms, None, source="bench")
-        print(f"one live snapshot: {time.perf_counter() - t:.2f} s ({snap.positions.height:,} positions, "
-              f"{snap.accounts.height:,} accounts)")
-        t = time.perf_counter()
+        print(f"one live snapshot: {time.process_time() - cpu:.2f} CPU s ({time.perf_counter() - t:.2f} s wall; "
+              f"{snap.positions.height:,} positions, {snap.accounts.height:,} accounts, {snap.fills.height:,} fills, "
+              f"{snap.fundings.height:,} fundings)")
+        t, cpu = time.perf_counter(), time.process_time()
         replay.ledger.copy()
-        print(f"one ledger copy (a re-anchor's bookkeeping): {time.perf_counter() - t:.2f} s")
+        print(f"one ledger copy: {time.process_time() - cpu:.2f} CPU s ({time.perf_counter() - t:.2f} s wall)")
+        print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

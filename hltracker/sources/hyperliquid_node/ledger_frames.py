@@ -68,19 +68,20 @@ def ledger_snapshot(ledger: Ledger, at_ms: int, fills: list[dict], fundings: lis
         lower[r, : len(i.tier_lower)] = i.tier_lower
         tier_lev[r, : len(i.tier_leverage)] = i.tier_leverage
     mmr = maintenance_rate(np.abs(szi) * mark, lower, tier_lev)
-    # Books (wallet x dex): every cash entry, plus any position's book without one; vectorised, as a
-    # mainnet ledger has a million of them.
-    cash_keys = list(ledger.cash)
-    books = pl.DataFrame({"address": [k[0] for k in cash_keys], "dex": [k[1] for k in cash_keys],
-                          "cash": np.fromiter(ledger.cash.values(), np.float64, len(cash_keys))},
-                         schema={"address": pl.String, "dex": pl.String, "cash": pl.Float64})
-    pos_books = pl.DataFrame({"address": [a for a, _ in keys], "dex": [i.dex for i in pinfo]},
-                             schema={"address": pl.String, "dex": pl.String})
-    books = pl.concat([books, pos_books.unique().join(books, on=["address", "dex"], how="anti")
-                       .with_columns(cash=pl.lit(0.0))]).with_row_index("book")
-    book_of = (pos_books.join(books.select("address", "dex", "book"), on=["address", "dex"], how="left",
-                              maintain_order="left")["book"].to_numpy().astype(np.int64))
-    cash = books["cash"].to_numpy()
+    # Books (wallet x dex): every cash entry, plus any position's book without one. Plain dicts and
+    # NumPy: a mainnet ledger has a million books, and string joins cost more than these lookups.
+    book_keys = list(ledger.cash)
+    index = dict(zip(book_keys, range(len(book_keys)), strict=True))
+    book_of = np.empty(n, dtype=np.int64)
+    for r, ((addr, _), i) in enumerate(zip(keys, pinfo, strict=True)):
+        k = (addr, i.dex)
+        row = index.get(k)
+        if row is None:
+            row = index[k] = len(book_keys)
+            book_keys.append(k)
+        book_of[r] = row
+    cash = np.zeros(len(book_keys))
+    cash[: len(ledger.cash)] = np.fromiter(ledger.cash.values(), np.float64, len(ledger.cash))
     bm = book_margin(szi, mark, entry, lev, iso, iso_margin, mmr, book_of, cash)
 
     positions = conform(pl.DataFrame({
@@ -94,13 +95,18 @@ def ledger_snapshot(ledger: Ledger, at_ms: int, fills: list[dict], fundings: lis
                          "leverage_type": pl.String}).with_columns(
         pl.col("liquidation_price").fill_nan(None), _utc("open_time")), "positions")
 
-    accounts = (books.select("address", pl.Series("perp_equity", bm.account_value),
-                             pl.Series("balance", bm.withdrawable))
-                .group_by("address").agg(pl.col("perp_equity").sum(), pl.col("balance").sum()))
-    extra_wallets = list(ledger.wallets.difference(books["address"].to_list()))
-    if extra_wallets:
-        accounts = pl.concat([accounts, pl.DataFrame({"address": extra_wallets, "perp_equity": 0.0, "balance": 0.0},
-                                                     schema=accounts.schema)])
+    wallet_index: dict[str, int] = {}
+    wallet_of = np.fromiter((wallet_index.setdefault(a, len(wallet_index)) for a, _ in book_keys), np.int64,
+                            len(book_keys))
+    addresses = list(wallet_index)
+    if len(ledger.wallets) > len(addresses):
+        addresses += list(ledger.wallets.difference(wallet_index))
+    size = len(addresses)
+    accounts = pl.DataFrame({
+        "address": addresses,
+        "perp_equity": np.bincount(wallet_of, weights=bm.account_value, minlength=size),
+        "balance": np.bincount(wallet_of, weights=bm.withdrawable, minlength=size),
+    }, schema_overrides={"address": pl.String})
     accounts = conform(accounts.with_columns(
         *(pl.lit(None, pl.Float64).alias(c) for c in ("spot_equity", "staking_equity", "vault_equity",
                                                       "all_time_pnl", "perp_volume_30d"))), "accounts")
