@@ -184,3 +184,48 @@ def ledger_from_raw_state(raw) -> Ledger:
                   cash=cash, positions=positions, wallets=wallets, oracles=oracles, source="node state",
                   resolution=resolution)
 
+
+
+def ledger_from_node_state(state) -> Ledger:
+    """The same as `ledger_from_raw_state`, for the evidenced reader's parsed `NodeState`
+    (`hyperliquid_node/state.py` of the node-state rework: `dexes[].markets`, `dexes[].margin_tables`,
+    `users` with `u`, `positions` with `size_raw`, `entry_ntl`, `leverage`, `isolated`, `iso_raw_usd`,
+    `funding_*`). Written against that interface before the merge; not exercised in this branch.
+    """
+    scale = 1_000_000
+    markets: dict[str, MarketInfo] = {}
+    oracles: dict[str, float] = {}
+    dexes = [d.name for d in state.dexes]
+    for d in state.dexes:
+        for m in d.markets:
+            tiers = d.margin_tables.get(m.margin_table_id) or ()
+            markets[m.coin] = MarketInfo(
+                coin=m.coin, dex=d.name, asset=d.asset_id(m.asset), index=m.asset, sz_decimals=m.sz_decimals,
+                tier_lower=tuple(t.lower_bound for t in tiers) or (0.0,),
+                tier_leverage=tuple(t.max_leverage for t in tiers) or (m.max_leverage,),
+                only_isolated=m.only_isolated, is_delisted=m.is_delisted)
+            if m.oracle_price is not None:
+                oracles[m.coin] = m.oracle_price
+    cash = {(r["address"], dexes[r["dex_index"]]): r["u"] / scale for r in state.users.iter_rows(named=True)}
+    positions: dict[tuple[str, str], Position] = {}
+    resolution = {k: 0.5 / scale for k in cash}
+    for r in state.positions.iter_rows(named=True):
+        info = markets[r["coin"]]
+        lots = int(r["size_raw"])
+        szi = lots * info.lot
+        entry = r["entry_ntl"] / scale / abs(szi)
+        key = (r["address"], info.dex)
+        iso = bool(r["isolated"])
+        if not iso:
+            cash[key] = cash.get(key, 0.0) + szi * entry
+        iso_raw = r["iso_raw_usd"]
+        positions[(r["address"], info.coin)] = Position(
+            lots=lots, entry=entry, leverage=int(r["leverage"]), isolated=iso,
+            iso_margin=((iso_raw or 0) / scale + szi * entry) if iso else 0.0,
+            funding_open=(r["funding_open"] or 0) / scale, funding_change=(r["funding_change"] or 0) / scale,
+            funding_all=(r["funding_all"] or 0) / scale)
+        resolution[key] = resolution.get(key, 0.5 / scale) + 1.0 / scale
+    wallets = {a for a, _ in cash} | {a for a, _ in positions}
+    return Ledger(height=state.height, time_ms=int(state.time.timestamp() * 1000), dexes=dexes, markets=markets,
+                  cash=cash, positions=positions, wallets=wallets, oracles=oracles, source="node state",
+                  resolution=resolution)

@@ -8,7 +8,7 @@ Inside a block, in this order: replica actions (marks from `SetGlobalAction`, le
   has diverged: an error) by `sz`: increases take the size-weighted entry, reductions keep it, a fill
   through zero closes at the old entry and opens the new side at the fill price (a flip); opening sets
   `open_ms` to the fill's time and takes the wallet's last leverage setting for the coin (else the
-  market's maximum, cross unless the market is isolated-only). Cash moves by `closedPnl - fee`;
+  default: min(max leverage, 20), cross unless the market is isolated-only). Cash moves by `closedPnl - fee`;
   isolated margin is allocated on increases (notional / leverage) and released pro rata on reductions.
 - Funding: `funding_amount` (positive = received) moves cross cash or the isolated margin; cumulative
   funding (positive = paid) grows by its opposite.
@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 
 from hltracker.sources.hyperliquid_node.anchor import MAIN_DEX, Ledger, MarketInfo, Position
 
+DEFAULT_LEVERAGE_CAP = 20  # a user who never set leverage has min(max leverage, 20) (node-state evidence [R])
 IGNORED_MISC = frozenset({"CDeposit", "CWithdrawal", "Delegation", "ValidatorRewards"})  # staking only
 
 
@@ -275,7 +276,7 @@ class Replay:
             released = p.iso_margin * min(abs(d), abs(old)) / abs(old)
         if opens:
             lev, iso = led.settings.get(key) or ((p.leverage, p.isolated) if p else
-                                                 (info.max_leverage, info.only_isolated))
+                                                 (min(info.max_leverage, DEFAULT_LEVERAGE_CAP), info.only_isolated))
             allocated = abs(new) * info.lot * px / lev if iso else 0.0
             all_time = p.funding_all if p else 0.0
             p = Position(lots=new, entry=px, leverage=lev, isolated=iso, iso_margin=allocated, funding_all=all_time,
