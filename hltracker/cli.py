@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hltracker.cli_node import has_streams, ingest_node_live, node_app
 from hltracker.ingest import Ingestor, IngestReport, Rejected, paced, simulator_start
 from hltracker.model import Snapshot
 from hltracker.sources import available_sources
@@ -50,6 +51,7 @@ sources_app = typer.Typer(help="Snapshot sources.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 keys_app = typer.Typer(help="API keys (stored hashed).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(node_app, name="node")
 console = Console()
 DATABASE_HELP = "Store: a DuckDB file path or a postgresql:// URL (default ./hltracker.duckdb)."
 
@@ -339,13 +341,15 @@ def ingest(
                                       "simulator run began, else `days` before now."),
     step: int | None = typer.Option(None, min=1, help="Simulated seconds per snapshot (default: the profile's, 900)."),
     path: Path | None = typer.Option(None, help="Folder of snapshot files (--source snapshot-files), or a node's "
+                                     "data folder (hl/data: state files and streams, replayed live), its "
                                      "periodic_abci_states folder or one state file (--source hyperliquid-node)."),
     follow: bool = typer.Option(False, help="After the backfill keep going: a simulator step per --interval, "
                                  "watch --path for new snapshot folders or state files, or poll the info API "
                                  "every --interval."),
     interval: float | None = typer.Option(None, min=0.01, help="Wall-clock seconds between live snapshots "
                                            "(default: the simulated step, 5 s polling for files, 10 s for "
-                                           "node states, 60 s for the info API)."),
+                                           "node states, 60 s for the info API); for a node's data folder, "
+                                           "seconds of chain time between snapshots (default 10)."),
     url: str = typer.Option(MAINNET_INFO_URL, help="Info API endpoint (--source hyperliquid-http)."),
     wallet: list[str] = typer.Option([], help="A wallet to track; repeatable (--source hyperliquid-http)."),
     watchlist: Path | None = typer.Option(None, help="File of wallets to track: one address per line, or a JSON "
@@ -485,6 +489,9 @@ def _ingest_node(ingestor: Ingestor, path: Path, follow: bool, interval: float, 
         ingestor.offer(Rejected(str(exc.path or path), [exc.problem]))  # a broken file: skip it, go on
 
     markets_from = markets_from_info(info_url) if info_url else None
+    if has_streams(path):  # a node's data folder: state files plus the streams, replayed live
+        ingest_node_live(ingestor, path, follow, interval, markets_from, _run_with_progress)
+        return
     src = HyperliquidNodeSource(path, follow=follow, poll_seconds=interval, markets_from=markets_from,
                                 on_invalid=rejected)
     total = src.describe().get("files") or 0

@@ -83,11 +83,25 @@ FILLS_SCHEMA = pl.Schema(
     }
 )
 
+# Optional: per-wallet funding payments since the previous snapshot (a node's misc_events Funding deltas).
+FUNDINGS_SCHEMA = pl.Schema(
+    {
+        "time": UTC_MS,
+        "address": pl.String,
+        "coin": pl.String,
+        "dex": pl.String,
+        "usdc": pl.Float64,  # as Hyperliquid's userFunding reports it: negative = the wallet paid
+        "szi": pl.Float64,  # the position's signed size when funding was paid
+        "funding_rate": pl.Float64,  # hourly
+    }
+)
+
 FRAME_SCHEMAS: dict[str, pl.Schema] = {
     "markets": MARKETS_SCHEMA,
     "accounts": ACCOUNTS_SCHEMA,
     "positions": POSITIONS_SCHEMA,
     "fills": FILLS_SCHEMA,
+    "fundings": FUNDINGS_SCHEMA,
 }
 
 NULLABLE: dict[str, frozenset[str]] = {
@@ -99,6 +113,7 @@ NULLABLE: dict[str, frozenset[str]] = {
         {"liquidation_price", "margin_used", "funding_since_open", "open_time", "unrealized_pnl"}
     ),
     "fills": frozenset({"liquidated_user", "liquidation_mark_px", "liquidation_method", "fee", "tid"}),
+    "fundings": frozenset({"funding_rate"}),
 }
 
 # The natural key of each frame: no two rows share it.

@@ -1,6 +1,6 @@
 """The `Snapshot`: the exchange state at one instant, as every source hands it to the engine.
 
-    Snapshot(taken_at, source, markets, accounts, positions, fills=None, height=None)
+    Snapshot(taken_at, source, markets, accounts, positions, fills=None, height=None, fundings=None)
 
 `validate_snapshot` checks a snapshot against the contract and raises `SnapshotError` naming every
 problem it found (each offending column, with an example row); a snapshot that fails is rejected whole.
@@ -38,12 +38,15 @@ class Snapshot:
     fills: pl.DataFrame | None = None
     height: int | None = None
     extra: dict[str, str] = field(default_factory=dict)  # source-specific facts (profile, seed, ...)
+    fundings: pl.DataFrame | None = None  # optional: funding payments since the previous snapshot
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The frames present, by name."""
         out = {"markets": self.markets, "accounts": self.accounts, "positions": self.positions}
         if self.fills is not None:
             out["fills"] = self.fills
+        if self.fundings is not None:
+            out["fundings"] = self.fundings
         return out
 
     @property

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 
 from hltracker.model import Snapshot, conform
-from hltracker.sources.simulator.market import SimulatedMarket
+from hltracker.sources.simulator.market import FundingBatch, SimulatedMarket
 from hltracker.sources.simulator.trading import FillBatch
 
 SOURCE_NAME = "simulator"
@@ -90,12 +90,21 @@ def fills_frame(sim: SimulatedMarket, fills: FillBatch) -> pl.DataFrame:
     )[order], "fills")
 
 
+def fundings_frame(sim: SimulatedMarket, paid: FundingBatch) -> pl.DataFrame:
+    uni = sim.uni
+    return conform(pl.DataFrame({
+        "time": paid.time_ms, "address": sim.people.address[paid.wallet], "coin": uni.coin[paid.market],
+        "dex": uni.dex[paid.market], "usdc": -paid.pay, "szi": np.round(paid.lots * uni.lot[paid.market], 10),
+        "funding_rate": paid.rate,
+    }).with_columns(pl.col("time").cast(pl.Datetime("ms")).dt.replace_time_zone("UTC")), "fundings")
+
+
 def snapshot_of(sim: SimulatedMarket, profile_name: str) -> Snapshot:
-    """The simulator's current state as a `Snapshot` (fills: those since the previous snapshot)."""
+    """The simulator's current state as a `Snapshot` (fills and fundings: those since the previous snapshot)."""
     view = sim.view()
     return Snapshot(
         taken_at=sim.now, source=SOURCE_NAME, height=sim.steps_taken,
         markets=markets_frame(sim), accounts=accounts_frame(sim, view), positions=positions_frame(sim, view),
-        fills=fills_frame(sim, sim.last_fills),
+        fills=fills_frame(sim, sim.last_fills), fundings=fundings_frame(sim, sim.last_fundings),
         extra={"profile": profile_name, "seed": str(sim.seed), "step": str(sim.steps_taken)},
     )

@@ -121,6 +121,10 @@ class SimulatedMarket:
         self.day_volume_bucket = np.full(DAY_VOLUME_SLOTS, -1, dtype=np.int64)  # bucket held by each slot
         self._seed_day_volume(g)
         self.last_fills = _empty_fills()
+        self.last_fundings = _empty_fundings()
+        # An optional observer of each step's events (the node streams writer); it only reads what the
+        # step does, never draws from `rng` or changes state, so the market is the same with or without.
+        self.recorder = None
         self._equity_cache: tuple[int, np.ndarray] | None = None
 
     # ----- clock -------------------------------------------------------------------------------
@@ -243,10 +247,14 @@ class SimulatedMarket:
         self.premium = walk_premium(rng, self.premium, frozen, ref_steps)
         self._set_marks()
         self.vault_nav *= float(np.exp(rng.normal(NAV_DRIFT * ref_steps, NAV_VOL * np.sqrt(ref_steps))))
+        if self.recorder is not None:
+            self.recorder.step_started(self, t0, t1)
 
         hours_crossed = t1 // MS_PER_HOUR - t0 // MS_PER_HOUR
-        for _ in range(int(hours_crossed)):
-            self._pay_funding()
+        paid = []
+        for h in range(int(hours_crossed)):
+            paid.append(self._pay_funding((t0 // MS_PER_HOUR + h + 1) * MS_PER_HOUR))
+        self.last_fundings = FundingBatch.concat(paid) if paid else _empty_fundings()
 
         batches = [self._liquidate(t0, t1)]
         batches.append(self._trade(t0, t1, live))
@@ -255,14 +263,21 @@ class SimulatedMarket:
         self._record_volume(fills, t0, t1)
         self._top_up_margin()
         self._withdraw_profits(ref_steps)
+        if self.recorder is not None:
+            self.recorder.step_done(self)
         self.now_ms = t1
         self.steps_taken += 1
         self._checkpoint_day(t0, t1)
 
-    def _pay_funding(self) -> None:
+    def _pay_funding(self, at_ms: int) -> FundingBatch:
         b, uni = self.book, self.uni
         szi = b.lots * uni.lot[b.market]
         pay = szi * self.oracle_px[b.market] * self.funding[b.market]  # positive = paid
+        batch = FundingBatch(time_ms=np.full(len(b), at_ms, np.int64), wallet=b.wallet.copy(),
+                             market=b.market.copy(), lots=b.lots.copy(), pay=pay,
+                             rate=self.funding[b.market].copy())
+        if self.recorder is not None:
+            self.recorder.funding(batch, b.isolated.copy())
         b.funding_open += pay
         b.funding_change += pay
         b.funding_all += pay
@@ -271,6 +286,7 @@ class SimulatedMarket:
         cross_pay = np.bincount(flat, weights=np.where(b.isolated, 0.0, pay), minlength=self.cash.size)
         self.cash -= cross_pay.reshape(self.cash.shape)
         b.iso_margin -= np.where(b.isolated, pay, 0.0)
+        return batch
 
     def _liquidate(self, t0: int, t1: int) -> FillBatch | None:
         """Backstop liquidation of every breached position at the mark, by the liquidator vault.
@@ -292,6 +308,8 @@ class SimulatedMarket:
             if r.size:
                 batches.append(self._hand_to_liquidator(b, r, t0, t1))
         flat_cash = self.cash.reshape(-1)
+        if self.recorder is not None:
+            self.recorder.cross_books_seized(breached_books, flat_cash[breached_books].copy(), self.liquidator)
         flat_cash[self.liquidator * len(uni.dexes)] += flat_cash[breached_books].sum()
         flat_cash[breached_books] = 0.0
         return FillBatch.concat(batches)
@@ -313,6 +331,7 @@ class SimulatedMarket:
         liquidated = np.concatenate([victims, np.full(lm.size, -1)])
         was_isolated = b.isolated[r]
         # Liquidations come first in the step: their fills are stamped t0 + 1, the step's trades after.
+        before = self.book
         res = execute(self.book, uni, intents, self.mark, t0, t0 + 2, self.next_tid,
                       liquidation=(liquidated, self.mark))
         self.next_tid += len(res.fills.tid) // 2
@@ -320,6 +339,8 @@ class SimulatedMarket:
         self._apply_cash(intents.wallet, intents.market, res.cash_delta)
         # What an isolated victim got back (its margin plus PnL at the mark) belongs to the liquidator.
         kept = np.where(was_isolated, res.cash_delta[: r.size], 0.0)
+        if self.recorder is not None:
+            self.recorder.liquidation(before, intents, res, r.size, was_isolated, kept, self.liquidator)
         self._apply_cash(victims, market, -kept)
         self.cash[self.liquidator, 0] += kept.sum()
         return res.fills
@@ -384,7 +405,10 @@ class SimulatedMarket:
             queue=rng.random(n_retail + mw.shape[0]),
         )
         # after the step's liquidations (stamped t0 + 1), so a liquidated wallet's new position opens later
+        before = self.book
         res = execute(self.book, uni, intents, self.mark, t0 + 1, t1, self.next_tid)
+        if self.recorder is not None:
+            self.recorder.trades(before, intents, res)
         self.next_tid += len(res.fills.tid) // 2
         self.book = res.book
         self._apply_cash(intents.wallet, intents.market, res.cash_delta)
@@ -470,6 +494,8 @@ class SimulatedMarket:
         need = short < 0
         if need.any():
             deposit = np.where(need, -short * 1.2, 0.0)
+            if self.recorder is not None:
+                self.recorder.deposits(deposit.copy())
             self.cash += deposit.reshape(self.cash.shape)
             per_wallet = deposit.reshape(self.cash.shape).sum(axis=1)
             self.net_deposits += per_wallet
@@ -477,6 +503,8 @@ class SimulatedMarket:
         iso_short = b.isolated & (view.margin_used < view.value * view.mmr * 1.1)
         if iso_short.any():
             add = np.where(iso_short, view.value * view.mmr * 1.5 - view.margin_used, 0.0)
+            if self.recorder is not None:
+                self.recorder.isolated_top_ups(b.wallet[iso_short], b.market[iso_short], add[iso_short])
             b.iso_margin += add
             np.add.at(self.net_deposits, b.wallet, add)
 
@@ -488,6 +516,8 @@ class SimulatedMarket:
         amount = np.minimum(np.maximum(excess, 0.0), free) * compounded(WITHDRAW_SHARE, ref_steps)
         amount = np.minimum(amount, np.maximum(self.cash[:, 0], 0.0))
         if amount.any():
+            if self.recorder is not None:
+                self.recorder.withdrawals(amount.copy())
             self.cash[:, 0] -= amount
             self.net_deposits -= amount
 
@@ -514,6 +544,27 @@ def _days_begun(t0: int, t1: int) -> np.ndarray:
     """The days that begin in (t0, t1], at most the last VOLUME_DAYS + 1 of them."""
     d0, d1 = t0 // MS_PER_DAY, t1 // MS_PER_DAY
     return np.arange(max(d0 + 1, d1 - VOLUME_DAYS), d1 + 1, dtype=np.int64)
+
+
+@dataclass
+class FundingBatch:
+    """One hourly funding payment per open position (positive `pay` = the wallet paid)."""
+
+    time_ms: np.ndarray
+    wallet: np.ndarray
+    market: np.ndarray
+    lots: np.ndarray
+    pay: np.ndarray
+    rate: np.ndarray
+
+    @classmethod
+    def concat(cls, batches: list[FundingBatch]) -> FundingBatch:
+        return cls(**{k: np.concatenate([getattr(b, k) for b in batches]) for k in cls.__dataclass_fields__})
+
+
+def _empty_fundings() -> FundingBatch:
+    z = np.zeros(0, np.int64)
+    return FundingBatch(time_ms=z, wallet=z, market=z, lots=z, pay=np.zeros(0), rate=np.zeros(0))
 
 
 def _empty_fills() -> FillBatch:

@@ -6,6 +6,7 @@
             accounts.parquet
             positions.parquet
             fills.parquet            only when the snapshot has a fills frame
+            fundings.parquet         only when the snapshot has a fundings frame
             manifest.json            written last: its presence marks the folder complete; lists
                                      each file with its row count and SHA-256
         .tmp-20260321T001500.000Z-1a2b3c4d/   a write in progress; readers skip dot-folders
@@ -43,7 +44,7 @@ FORMAT = "hltracker-snapshot"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 REQUIRED_FRAMES = ("markets", "accounts", "positions")
-OPTIONAL_FRAMES = ("fills",)
+OPTIONAL_FRAMES = ("fills", "fundings")
 COMPRESSION = "zstd"
 _DIR_NAME_FORMAT = "%Y%m%dT%H%M%S"
 CHECKSUM = "sha256"  # the manifest key of a frame file's checksum: lowercase hex SHA-256 of its bytes
@@ -386,6 +387,7 @@ def read_snapshot(folder: str | Path) -> Snapshot:
         accounts=frames["accounts"],
         positions=frames["positions"],
         fills=frames.get("fills"),
+        fundings=frames.get("fundings"),
         height=height,
         extra=extra,
     )
