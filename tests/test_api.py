@@ -457,6 +457,9 @@ def test_openapi_describes_every_route_and_docs_are_served_locally(api):
         "/segments/{segmentId}/summary", "/segments/{segmentId}/bias-history", "/{segmentId}/assets/liquidation-risk",
         "/exports/coins/{coin}/{file}", "/exports/{file}", "/downloads/{path}", "/health",
         "/hypertracker/state/status",
+        # beyond the seeds (issue 15)
+        "/wallets", "/leaderboards/perp-pnl", "/leaderboards/perp-pnl/{period}/download",
+        "/leaderboards/biggest-positions", "/state/summary", "/perps/coin/{coin}/segment-metrics", "/segments/bias",
     }
     assert {p.removeprefix(P) for p in spec["paths"]} == routes
     for path, ops in spec["paths"].items():
