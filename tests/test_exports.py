@@ -90,10 +90,13 @@ def test_the_registry_lists_the_vendor_files_with_their_media_types():
     assert {n for n, s in EXPORTS.items() if s.per_coin} == per_coin
     assert {n for n, s in EXPORTS.items() if not s.per_coin} == {
         "segments-bias-charts-data-24h", "total-wallets-equity-chart-data",
+        # the targets of /leaderboards/perp-pnl/{period}/download (CSV)
+        "perp-pnl-leaderboard-24h", "perp-pnl-leaderboard-7d", "perp-pnl-leaderboard-30d", "perp-pnl-leaderboard-all",
     }
     for name, spec in EXPORTS.items():
         assert spec.name == name
-        expected = ("text/csv", ".csv") if name == "open-positions" else ("application/json", ".json")
+        csv_file = name == "open-positions" or name.startswith("perp-pnl-leaderboard-")
+        expected = ("text/csv", ".csv") if csv_file else ("application/json", ".json")
         assert (spec.media_type, spec.suffix) == expected
 
 
