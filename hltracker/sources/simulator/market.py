@@ -4,7 +4,8 @@ A step, in exchange order: oracle and mark move; hourly funding is paid at the o
 hour boundary passes; positions whose maintenance margin is breached are taken over by the liquidator
 vault (a backstop liquidation, with liquidation fills on both sides); traders close, resize, flip and
 open positions, market makers absorb the net flow, and the intents are matched into trades; wallets
-short of initial margin deposit. Everything is vectorised over positions and wallets.
+close to liquidation deposit, wallets well above their usual equity withdraw (TOP_UP_*, WITHDRAW_*).
+Everything is vectorised over positions and wallets.
 
 Steps need not be equal: `step(step_ms)` advances by any length (a backfill at a coarse step, then live
 steps of seconds). Every rate is per unit of time: holding times, size changes and the oracle walk are
@@ -64,6 +65,11 @@ LIQUIDATOR_UNWIND = 0.1
 # winner's gain stayed, and the summed perp equity rose against the open interest day after day.
 WITHDRAW_ABOVE = 1.2
 WITHDRAW_SHARE = 0.02
+# A cross book whose account value falls below TOP_UP_AT x its maintenance margin gets a deposit that
+# brings it to TOP_UP_TO x (a margin call heeded). It used to be topped up whenever it fell below its
+# initial margin, with a 20% cushion: every adverse move of a busy wallet brought money in, gains stayed,
+# and the median trader's perp equity was 1.35x its usual after a day and 1.6x after a week.
+TOP_UP_AT, TOP_UP_TO = 1.25, 1.5
 
 
 def compounded(share: float, steps: float) -> float:
@@ -488,12 +494,11 @@ class SimulatedMarket:
         return inv
 
     def _top_up_margin(self) -> None:
-        """Wallets short of initial margin deposit what they lack (plus a cushion)."""
+        """Wallets close to liquidation deposit (TOP_UP_AT, TOP_UP_TO of the maintenance margin)."""
         view = self.view()
-        short = view.cross_av - view.cross_im
-        need = short < 0
+        need = view.cross_av < TOP_UP_AT * view.cross_mm
         if need.any():
-            deposit = np.where(need, -short * 1.2, 0.0)
+            deposit = np.where(need, TOP_UP_TO * view.cross_mm - view.cross_av, 0.0)
             if self.recorder is not None:
                 self.recorder.deposits(deposit.copy())
             self.cash += deposit.reshape(self.cash.shape)
