@@ -65,8 +65,13 @@ def test_two_workers_serve_while_a_separate_ingest_lands_snapshots(postgres_serv
             ingest = cli_process("ingest", "--profile", "small", "--start", START, "--follow", "--interval", "1",
                           "--database", url)
             seen: set[int] = set()
-            until = time.monotonic() + 8
-            while time.monotonic() < until:  # requests all along the landings: every one answers 200
+            # Requests all along the landings: every one answers 200. The loop ends on what it waits for (4
+            # landings, 3 snapshots served), not on a time budget; the ceiling only stops a broken ingest.
+            ceiling = time.monotonic() + 600
+            while store.last_snapshot().snapshot_id < first + 4 or len(seen) < 3:
+                assert time.monotonic() < ceiling and ingest.poll() is None, (
+                    f"ingest landed {store.last_snapshot().snapshot_id - first} snapshots, "
+                    f"workers served {sorted(seen)}")
                 seen |= set(_snapshot_ids(base, headers, 5))
                 for path in ("/positions/heatmap", "/segments/1/summary", "/position-metrics/general"):
                     r = httpx.get(f"{base}{P}{path}", headers=headers, timeout=30)
@@ -74,10 +79,8 @@ def test_two_workers_serve_while_a_separate_ingest_lands_snapshots(postgres_serv
             ingest_out = stop_process(ingest)
             assert "Traceback" not in ingest_out, ingest_out
             last = store.last_snapshot().snapshot_id
-        assert last >= first + 4, f"ingest landed only {last - first} snapshots in 8 s"
-        assert len(seen) >= 3, f"the workers served only snapshots {sorted(seen)} while {first}..{last} landed"
         # every worker moved to the last snapshot long before its 60 s poll: it heard the NOTIFY
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30  # far below the 60 s poll, so only a NOTIFY explains the move
         while set(ids := _snapshot_ids(base, headers, 20)) != {last}:
             assert time.monotonic() < deadline, f"workers still serve {sorted(set(ids))}, last landed {last}"
             time.sleep(0.2)
