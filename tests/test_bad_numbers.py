@@ -36,8 +36,9 @@ FLOAT_COLUMNS = [(frame, col) for frame, schema in FRAME_SCHEMAS.items()
 
 @lru_cache(maxsize=1)
 def _snapshots() -> tuple[Snapshot, ...]:
-    snaps = tuple(SimulatorSource("small", seed=5, steps=3).snapshots())
-    assert snaps[1].fills is not None and snaps[1].fills.height > 0  # every frame has rows to spoil
+    # snapshot 1 at a full hour, so it carries the hour's funding payments too
+    snaps = tuple(SimulatorSource("small", seed=5, steps=3, start=datetime(2026, 3, 20, 0, 45, tzinfo=UTC)).snapshots())
+    assert all(df.height > 3 for df in snaps[1].frames().values()), "every frame has rows to spoil"
     return snaps
 
 
