@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hltracker.cli_node import node_app
 from hltracker.ingest import Ingestor, IngestReport, Rejected, paced, simulator_start
 from hltracker.model import Snapshot
 from hltracker.sources import available_sources
@@ -46,6 +47,7 @@ sources_app = typer.Typer(help="Snapshot sources.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 keys_app = typer.Typer(help="API keys (stored hashed).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(node_app, name="node")
 console = Console()
 DATABASE_HELP = "Store: a DuckDB file path or a postgresql:// URL (default ./hltracker.duckdb)."
 
@@ -308,8 +310,9 @@ def ingest(
     dex: list[str] = typer.Option([], help="Only these dexes ('main' or a HIP-3 name); repeatable. Default: "
                                   "every dex perpDexs lists (--source hyperliquid-http)."),
     concurrency: int = typer.Option(8, min=1, help="Wallets fetched at once (--source hyperliquid-http)."),
-    info_url: str | None = typer.Option(None, help="Info API endpoint for mark prices when a node's state files "
-                                        "carry none (--source hyperliquid-node), e.g. " + MAINNET_INFO_URL),
+    info_url: str | None = typer.Option(None, help="Info API endpoint for mark prices, which a node's state files "
+                                        "do not carry (--source hyperliquid-node), e.g. " + MAINNET_INFO_URL
+                                        + " (a node's local info server does not serve metaAndAssetCtxs)."),
     database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL",
                                         help=DATABASE_HELP),
 ) -> None:
@@ -432,8 +435,17 @@ def _ingest_node(ingestor: Ingestor, path: Path, follow: bool, interval: float, 
     src = HyperliquidNodeSource(path, follow=follow, poll_seconds=interval, markets_from=markets_from,
                                 on_invalid=rejected)
     total = src.describe().get("files") or 0
+
+    def reported(snaps):  # keys no evidence names: in the ingest log (and each snapshot's extra)
+        for snap in snaps:
+            if "unknown_keys" in snap.extra:
+                console.print(f"[yellow]hyperliquid-node:[/yellow] {snap.extra.get('file', snap.height)}: keys no "
+                              f"evidence names (counted, not read): {snap.extra['unknown_keys']}")
+            yield snap
+
     try:
-        _run_with_progress(ingestor, src.snapshots(), total, f"ingesting node states from {path} (experimental)")
+        _run_with_progress(ingestor, reported(src.snapshots()), total,
+                           f"ingesting node states from {path} (experimental)")
     except (NodeLayoutError, MarksUnavailableError, InfoError) as exc:
         console.print(f"[red]hyperliquid-node:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -155,7 +155,7 @@ def positions_of(state: Any, where: Where, unknown: UnknownKeys) -> list[tuple]:
     for k, entry in enumerate(entries):
         at = (where, f".p.p[{k}]")
         asset, pos = expect_pair(entry, at)
-        if type(pos) is dict and not pos.get("s"):
+        if type(pos) is dict and "s" in pos and not pos["s"]:
             continue  # `s` null or 0: a leverage preference, not a position [R]
         pos_at = (at, "[1]")
         POSITION_SPEC.check(pos, pos_at, unknown)
