@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import typer
@@ -59,7 +58,8 @@ def record(
 ) -> None:
     """Write a trimmed fixture of a state file: a few markets per dex, a few wallets of every kind, as
     MessagePack and JSON, with provenance (height, time, sha256 of the source, the command)."""
-    command = shlex.join(["hltracker", *sys.argv[1:]]) if sys.argv[1:2] == ["node"] else None
+    command = shlex.join(["hltracker", "node", "record", str(file), "--out", str(out), "--markets", str(markets),
+                          "--per-kind", str(per_kind)])
     try:
         with console.status(f"reading {file.name} twice (choose, then collect) ..."):
             done = record_fixture(file, out, markets=markets, per_kind=per_kind, command=command)
