@@ -160,9 +160,21 @@ def test_user_states_may_carry_s_and_d_which_are_not_unknown_keys(state):
     assert state.users.filter(pl.col("address") == B)["u"].to_list() == [0]
 
 
-def test_a_null_size_is_a_leverage_preference_not_a_position(state):
+def test_a_null_or_zero_size_is_a_leverage_preference_not_a_position(state, tmp_path):
     held = state.positions.filter(pl.col("address") == C)["coin"].to_list()
     assert sorted(held) == ["DOGE", "flx:OIL"]  # not BTC, whose entry has `s: null`
+    doc = _doc()
+    doc["exchange"]["locus"]["cls"][0]["user_states"]["user_to_state"][0][1]["p"]["p"][0][1]["s"] = 0
+    assert read_node_state(_write(tmp_path, doc)).positions.filter(pl.col("address") == A)["coin"].to_list() == [
+        "flx:GOLD"]
+
+
+def test_an_account_mode_no_evidence_names_is_handled_as_shared_collateral_and_noted(tmp_path):
+    doc = _doc()
+    doc["exchange"]["locus"]["ust"][0] = [A, {"a": "x", "other": [1, 2]}]
+    state = read_node_state(_write(tmp_path, doc))
+    assert sorted(state.account_modes.rows()) == [(A, "unknown:x"), (D, "unified")]
+    assert any("account mode(s) no evidence names {\"'x'\": 1}" in n for n in state.notes)
 
 
 def test_cross_and_isolated_leverage_read_with_the_isolated_raw_usd_in_i_u(state):

@@ -312,16 +312,15 @@ def _keys_or_skip(cur: Cursor, where: str, fail: Fail) -> Iterable[Any]:
     yield from cur.map_keys(where)
 
 
-def _pairs_or_skip(cur: Cursor, where: str, fail: Fail, read_value: bool = True) -> Iterable[tuple[Any, Any, Where]]:
-    """Entries of a list of [key, value] pairs (or a map); with `read_value=False` the value is left for
-    the caller to consume (map pairs only: a list entry's value is read with it)."""
+def _pairs_or_skip(cur: Cursor, where: str, fail: Fail) -> Iterable[tuple[Any, Any, Where]]:
+    """Entries of a list of [key, value] pairs (or a map); a malformed entry is reported to `fail`."""
     if cur.kind() == "scalar":
         fail(NodeLayoutError(f"{where}: expected a map or a list of [key, value] pairs, found a single value"))
         cur.skip()
         return
     if cur.kind() == "map":
         for key in cur.map_keys(where):
-            yield key, (cur.read() if read_value else None), (where, (key,))
+            yield key, cur.read(), (where, (key,))
         return
     for i in cur.array_items(where):
         entry = cur.read()
