@@ -84,7 +84,8 @@ def test_record_writes_a_trimmed_fixture_with_provenance_that_reads_like_the_sou
     rmp, js = out / f"{prov['height']}.rmp", out / f"{prov['height']}.json"
     doc = msgpack.unpackb(rmp.read_bytes())
     assert json.loads(js.read_text()) == doc
-    assert all(len(d["meta"]["universe"]) <= 4 and len(d["oracle"]["pxs"]) <= 4 for d in doc["exchange"]["locus"]["cls"])
+    dexes = doc["exchange"]["locus"]["cls"]
+    assert all(len(d["meta"]["universe"]) <= 4 and len(d["oracle"]["pxs"]) <= 4 for d in dexes)
     assert probe_layout(rmp).layout == "2026"
     assert all(status != "breaks" for _, status, _ in layout_report(skeleton(js)))
     # Every kept wallet is whole: its user states, positions and spot balances as in the source.
