@@ -127,3 +127,51 @@ def test_a_fixture_recorded_from_a_real_node_reads_in_both_formats(folder: Path)
     assert a.positions.sort("dex_index", "address", "coin").equals(b.positions.sort("dex_index", "address", "coin"))
     assert a.users.height > 0 and a.positions.height > 0
     assert [row.path for row, status, _ in layout_report(skeleton(rmp)) if status == "breaks"] == []
+
+
+def test_record_with_an_info_url_keeps_the_exchanges_own_answers_and_they_match_the_reader(tmp_path):
+    from hltracker.fake_exchange import FakeExchange
+    from hltracker.sources.hyperliquid_http import markets_from_info
+    from hltracker.sources.hyperliquid_node import read_state_file
+
+    with FakeExchange("small", seed=4, start=datetime(2026, 3, 20, 23, 0, tzinfo=UTC), weight_limit=None) as fx:
+        with fx.lock:
+            source = write_abci_state(fx.market, tmp_path / "states", "rmp")
+        url = fx.info_url
+        result = _run("record", str(source), "--out", str(tmp_path / "fixture"), "--info-url", url)
+        assert result.exit_code == 0, result.output
+        frame = markets_from_info(url, weight_limit=None)()  # the marks of the moment the file was written
+    prov = json.loads((tmp_path / "fixture" / "PROVENANCE.json").read_text())
+    assert prov["command"].endswith(f"--info-url {url}")
+    answers = json.loads((tmp_path / "fixture" / "clearinghouse_states.json").read_text())
+    snap = read_state_file(tmp_path / "fixture" / f"{prov['height']}.rmp", lambda: frame)
+    assert set(answers) == set(snap.accounts["address"]) and len(answers) >= 10
+    assert any(set(per_dex) - {"main"} for per_dex in answers.values())  # HIP-3 dexes asked by name
+    ours = dict(snap.accounts.select("address", "perp_equity").rows())
+    for address, per_dex in answers.items():
+        theirs = sum(float(a["marginSummary"]["accountValue"]) for a in per_dex.values())
+        assert abs(theirs - ours[address]) <= 1e-5 * len(per_dex) + 1e-9 * abs(theirs), address
+
+
+@pytest.mark.skipif(not any((p / "clearinghouse_states.json").exists() for p in _recorded()),
+                    reason="no fixture recorded with --info-url in tests/data/node/ (no clearinghouseState answers)")
+@pytest.mark.parametrize("folder", [p for p in _recorded() if (p / "clearinghouse_states.json").exists()] or [None],
+                         ids=lambda p: p.name if p else "none")
+def test_a_real_fixture_matches_the_nodes_own_clearinghouse_states(folder: Path):
+    """Sizes, entry prices, leverage and raw USD as the node's info server answers them (no marks needed)."""
+    prov = json.loads((folder / "PROVENANCE.json").read_text())
+    state = read_node_state(folder / f"{prov['height']}.rmp")
+    answers = json.loads((folder / "clearinghouse_states.json").read_text())
+    names = {d.index: d.name for d in state.dexes}
+    for dex_index, address, u in state.users.select("dex_index", "address", "u").rows():
+        answer = answers[address][names[dex_index]]
+        assert float(answer["crossMarginSummary"]["totalRawUsd"]) == pytest.approx(u / 1e6, abs=1e-6), address
+        theirs = {p["position"]["coin"]: p["position"] for p in answer["assetPositions"]}
+        ours = state.positions.filter((pl.col("address") == address) & (pl.col("dex_index") == dex_index))
+        assert set(theirs) == set(ours["coin"]), address
+        for row in ours.iter_rows(named=True):
+            pos = theirs[row["coin"]]
+            assert float(pos["szi"]) == pytest.approx(row["szi"], abs=1e-12)
+            assert float(pos["entryPx"]) == pytest.approx(row["entry_ntl"] / 1e6 / abs(row["szi"]), rel=1e-6)
+            assert (pos["leverage"]["type"], pos["leverage"]["value"]) == (
+                "isolated" if row["isolated"] else "cross", row["leverage"])

@@ -80,9 +80,11 @@ class KeySpec:
     optional: frozenset[str] = frozenset()
     template: str | None = None
     known: frozenset[str] = field(init=False)
+    _valid: set = field(init=False, repr=False, compare=False)  # key tuples seen valid, without unknown keys
 
     def __post_init__(self):
         object.__setattr__(self, "known", self.required | self.optional)
+        object.__setattr__(self, "_valid", set())
 
     @classmethod
     def of(cls, required: Iterable[str], optional: Iterable[str] = (), template: str | None = None) -> KeySpec:
@@ -93,11 +95,17 @@ class KeySpec:
         keys outside `known` are counted in `unknown`."""
         if type(obj) is not dict:
             raise NodeLayoutError(f"{path_of(where)}: expected a map, found {describe(obj)}")
+        shape = tuple(obj)  # a few shapes repeat over millions of user states: checked once each
+        if shape in self._valid:
+            return obj
         keys = obj.keys()
         if not self.required <= keys:
             raise NodeLayoutError(self.problem(list(keys), path_of(where)))
-        if unknown is not None and self.template is not None and not keys <= self.known:
-            unknown.add(self.template, (k for k in keys if k not in self.known))
+        if not keys <= self.known:
+            if unknown is not None and self.template is not None:
+                unknown.add(self.template, (k for k in keys if k not in self.known))
+        elif len(self._valid) < 4096:
+            self._valid.add(shape)
         return obj
 
     def problem(self, keys: list, path: str) -> str:
