@@ -300,7 +300,8 @@ def ingest(
                                            f"its URL, e.g. {MAINNET_LEADERBOARD_URL} (--source hyperliquid-http)."),
     top: int | None = typer.Option(None, min=1, help="Only the N largest leaderboard wallets by account value."),
     weight_limit: int = typer.Option(1200, min=0, help="Request weight per --window-seconds the client may spend; "
-                                     "0 = unlimited, for a local node's --serve-info (--source hyperliquid-http)."),
+                                     "0 = unlimited, for a private info server (--source hyperliquid-http; a "
+                                     "node's --serve-info does not serve the metaAndAssetCtxs it needs)."),
     window_seconds: float = typer.Option(60.0, min=0.001, help="The weight budget's window (--source "
                                          "hyperliquid-http)."),
     tiers: str = typer.Option("1000000:1,100000:3,0:10", help="Refresh tiers, MIN_PERP_EQUITY:EVERY_N_CYCLES, "
