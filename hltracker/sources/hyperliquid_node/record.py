@@ -29,6 +29,7 @@ from hltracker.sources.hyperliquid_node.probe import UnknownKeys, walk
 from hltracker.sources.hyperliquid_node.state import HIP3_ASSET_BASE, HIP3_ASSET_STRIDE
 
 CANDIDATES = 5  # candidates per kind, for each wallet to keep
+# The kinds of user state a wallet is kept for, per dex (plus "spot" and "mode/<a>").
 KINDS = ("cross", "isolated", "default-leverage", "S", "D", "hip3-asset-id", "preference", "no-position")
 
 
@@ -165,7 +166,8 @@ def record_fixture(path: str | Path, out: str | Path, markets: int = 5, per_kind
     whole = candidates - first.ineligible - second.ineligible
     picked = {k: [a for a in v if a in whole][:per_kind] for k, v in first.picked.items()}
     keep = {a for addrs in picked.values() for a in addrs}
-    assert second.ctx is not None  # the walk checked it is there
+    if second.ctx is None:  # the walk checks exchange.locus.ctx is there; a defence against a changed walk
+        raise NodeStateError("exchange.locus: expected key 'ctx'", path)
     cls = []
     for d in sorted(second.metas):
         meta = dict(second.metas[d])

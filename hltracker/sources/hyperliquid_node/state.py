@@ -132,7 +132,11 @@ class NodeState:
     notes: list[str] = field(default_factory=list)
 
     def dex(self, name: str) -> NodeDex:
-        return next(d for d in self.dexes if d.name == name)
+        """The dex named `name` ("main" or a HIP-3 dex); KeyError when the state has none."""
+        for d in self.dexes:
+            if d.name == name:
+                return d
+        raise KeyError(f"no dex {name!r} in this state (dexes: {[d.name for d in self.dexes]})")
 
     def markets_frame(self) -> pl.DataFrame:
         """One row per market of every dex: dex_index, asset, coin, dex, and the meta's figures."""
