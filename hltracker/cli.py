@@ -358,7 +358,8 @@ def ingest(
                                            f"its URL, e.g. {MAINNET_LEADERBOARD_URL} (--source hyperliquid-http)."),
     top: int | None = typer.Option(None, min=1, help="Only the N largest leaderboard wallets by account value."),
     weight_limit: int = typer.Option(1200, min=0, help="Request weight per --window-seconds the client may spend; "
-                                     "0 = unlimited, for a local node's --serve-info (--source hyperliquid-http)."),
+                                     "0 = unlimited, for a private info server (--source hyperliquid-http; a "
+                                     "node's --serve-info does not serve the metaAndAssetCtxs it needs)."),
     window_seconds: float = typer.Option(60.0, min=0.001, help="The weight budget's window (--source "
                                          "hyperliquid-http)."),
     tiers: str = typer.Option("1000000:1,100000:3,0:10", help="Refresh tiers, MIN_PERP_EQUITY:EVERY_N_CYCLES, "
@@ -368,8 +369,9 @@ def ingest(
     dex: list[str] = typer.Option([], help="Only these dexes ('main' or a HIP-3 name); repeatable. Default: "
                                   "every dex perpDexs lists (--source hyperliquid-http)."),
     concurrency: int = typer.Option(8, min=1, help="Wallets fetched at once (--source hyperliquid-http)."),
-    info_url: str | None = typer.Option(None, help="Info API endpoint for mark prices when a node's state files "
-                                        "carry none (--source hyperliquid-node), e.g. " + MAINNET_INFO_URL),
+    info_url: str | None = typer.Option(None, help="Info API endpoint for mark prices, which a node's state files "
+                                        "do not carry (--source hyperliquid-node), e.g. " + MAINNET_INFO_URL
+                                        + " (a node's local info server does not serve metaAndAssetCtxs)."),
     database: str | None = typer.Option(None, envvar="HLTRACKER_DATABASE_URL",
                                         help=DATABASE_HELP),
 ) -> None:
@@ -495,8 +497,17 @@ def _ingest_node(ingestor: Ingestor, path: Path, follow: bool, interval: float, 
     src = HyperliquidNodeSource(path, follow=follow, poll_seconds=interval, markets_from=markets_from,
                                 on_invalid=rejected)
     total = src.describe().get("files") or 0
+
+    def reported(snaps):  # keys no evidence names: in the ingest log (and each snapshot's extra)
+        for snap in snaps:
+            if "unknown_keys" in snap.extra:
+                console.print(f"[yellow]hyperliquid-node:[/yellow] {snap.extra.get('file', snap.height)}: keys no "
+                              f"evidence names (counted, not read): {snap.extra['unknown_keys']}")
+            yield snap
+
     try:
-        _run_with_progress(ingestor, src.snapshots(), total, f"ingesting node states from {path} (experimental)")
+        _run_with_progress(ingestor, reported(src.snapshots()), total,
+                           f"ingesting node states from {path} (experimental)")
     except (NodeLayoutError, MarksUnavailableError, InfoError) as exc:
         console.print(f"[red]hyperliquid-node:[/red] {exc}")
         raise typer.Exit(1) from None

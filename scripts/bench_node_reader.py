@@ -1,8 +1,9 @@
 """Benchmark (not a test): the hyperliquid-node reader on a simulated node state file.
 
-    python scripts/bench_node_reader.py [--profile mainnet] [--layout compressed] [--format rmp] [--out DIR]
+    python scripts/bench_node_reader.py [--profile mainnet] [--format rmp] [--out DIR]
 
-Renders the profile's genesis state as a node's ABCI state file, then reads it back in a fresh child
+Renders the profile's genesis state as a node's state file (the evidenced layout, with `locus.ust` for
+every wallet as real files have), then reads it back in a fresh child
 process (so that the peak RSS is the reader's, not the simulator's): file size, read time, rows per
 second, peak RSS above the interpreter's baseline and tracemalloc's peak (a second, traced read), each
 against the file size. For scale, a second child decodes the whole file at once with `msgpack.unpack`.
@@ -75,7 +76,6 @@ def _run_child(*args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="mainnet")
-    parser.add_argument("--layout", default="compressed", choices=["compressed", "verbose"])
     parser.add_argument("--format", default="rmp", choices=["rmp", "json"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="keep the state file here (default: a temporary folder)")
@@ -100,7 +100,7 @@ def main() -> None:
         sim = SimulatedMarket(get_profile(args.profile), seed=args.seed)
         genesis = time.perf_counter() - t
         t = time.perf_counter()
-        path = write_abci_state(sim, root, args.layout, args.format)
+        path = write_abci_state(sim, root, args.format)
         render = time.perf_counter() - t
         markets = root / "markets.parquet"
         markets_frame(sim).write_parquet(markets)
@@ -111,7 +111,7 @@ def main() -> None:
 
     rows = read["positions"] + read["accounts"]
     grown = read["peak_rss_mb"] - read["baseline_mb"]
-    print(f"profile {args.profile}, {args.layout} layout, {args.format}: {read['positions']:,} positions, "
+    print(f"profile {args.profile}, {args.format}: {read['positions']:,} positions, "
           f"{read['accounts']:,} accounts, {read['markets']} markets (genesis {genesis:.1f} s, render+write "
           f"{render:.1f} s)")
     print(f"file size              {size_mb:9.1f} MB")

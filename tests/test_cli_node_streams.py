@@ -34,7 +34,7 @@ def node_data(tmp_path_factory) -> Path:
     sim.step(10_000)  # the anchor's marks are in this step's blocks
     for i in range(STEPS + 1):
         if i % 18 == 0:
-            write_abci_state(sim, root / "periodic_abci_states", "compressed", "rmp", height=writer.height())
+            write_abci_state(sim, root / "periodic_abci_states", "rmp", height=writer.height())
         if i < STEPS:
             sim.step(10_000)
     return root

@@ -41,7 +41,7 @@ def _sim(seed: int, start: datetime = START) -> SimulatedMarket:
 
 
 def _state(sim: SimulatedMarket, writer: NodeStreamWriter, root: Path) -> Path:
-    return write_abci_state(sim, root / "periodic_abci_states", "compressed", "rmp", height=writer.height())
+    return write_abci_state(sim, root / "periodic_abci_states", "rmp", height=writer.height())
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@
 - the source is registered through the `hltracker.sources` entry points.
 
 Sources: the simulator; snapshot files written from it; the info API (`hyperliquid-http`) served by the
-fake exchange; a node's state files in both known layouts and both formats, rendered by the simulator
-(our rendering of the reverse-engineered layouts), the compressed one taking mark prices from the fake
-exchange's info endpoint as a real deployment takes them from an info API.
+fake exchange; a node's state files in both formats, rendered by the simulator in the layout real-file
+evidence shows, taking mark prices from the fake exchange's info endpoint as a real deployment takes them
+from the public info API.
 """
 
 from __future__ import annotations
@@ -69,14 +69,14 @@ def _http(tmp_path) -> Iterator[Case]:
         yield Case(src, snaps)
 
 
-def _node(layout: str, fmt: str):
+def _node(fmt: str):
     def make(tmp_path) -> Iterator[Case]:
         with FakeExchange("small", seed=9, start=START, weight_limit=None) as fx:
             for _ in range(STEPS + 1):
                 with fx.lock:
-                    write_abci_state(fx.market, tmp_path / "periodic_abci_states", layout, fmt)
+                    write_abci_state(fx.market, tmp_path / "periodic_abci_states", fmt)
                 fx.step()
-            markets = markets_from_info(fx.info_url, weight_limit=None) if layout == "compressed" else None
+            markets = markets_from_info(fx.info_url, weight_limit=None)
             src = HyperliquidNodeSource(tmp_path / "periodic_abci_states", markets_from=markets)
             yield Case(src, list(src.snapshots()))
     return make
@@ -86,10 +86,8 @@ CASES = {
     "simulator": _simulator,
     "snapshot-files": _snapshot_files,
     "hyperliquid-http": _http,
-    "hyperliquid-node-compressed-rmp": _node("compressed", "rmp"),
-    "hyperliquid-node-compressed-json": _node("compressed", "json"),
-    "hyperliquid-node-verbose-rmp": _node("verbose", "rmp"),
-    "hyperliquid-node-verbose-json": _node("verbose", "json"),
+    "hyperliquid-node-rmp": _node("rmp"),
+    "hyperliquid-node-json": _node("json"),
 }
 
 
@@ -102,7 +100,7 @@ def test_every_source_is_covered():
     names = {type(c).name for c in (SimulatorSource(), SnapshotFilesSource(), HyperliquidHttpSource(),
                                     HyperliquidNodeSource())}
     assert names == set(available_sources()), "a registered source has no conformance case"
-    assert {k.split("-compressed")[0].split("-verbose")[0] for k in CASES} == names
+    assert {k.removesuffix("-rmp").removesuffix("-json") for k in CASES} == names
 
 
 def test_there_are_snapshots_with_positions(case):

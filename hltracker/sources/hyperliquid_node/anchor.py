@@ -4,7 +4,7 @@ cumulative funding, opening time when known).
 
 `Ledger` is mutable (the replay applies blocks to it); `copy()` gives an independent one. Two builders:
 `ledger_from_simulator` (tests: the simulator's exchange state as it is, no rounding) and
-`ledger_from_raw_state` (a node state file as the state reader hands it over). The second is the one
+`ledger_from_node_state` (a node state file as the state reader parses it). The second is the one
 place that knows the reader's structure, so a change of the reader changes only that function.
 
 Units: `cash` is the cross collateral with realised PnL (the API's `rawUsd` plus Σ cross szi x entry),
@@ -124,73 +124,11 @@ def ledger_from_simulator(sim, height: int) -> Ledger:
                   source="simulator")
 
 
-def ledger_from_raw_state(raw) -> Ledger:
-    """A node state file, as `hyperliquid_node.reader.read_raw_state` returns it (compressed layout).
+def ledger_from_node_state(state) -> Ledger:
+    """A node state file as the reader parses it (`hyperliquid_node/state.py`'s `NodeState`).
 
     The one adapter between the state reader and the replay: positions keep their integer sizes; the
     cross collateral is raw USD plus Σ cross szi x entry, the isolated one isolated raw USD + szi x entry.
-    Funding since open is in the state; since change and all time are not read (kept at 0).
-    """
-    scale = 1_000_000
-    markets: dict[str, MarketInfo] = {}
-    by_asset: dict[tuple[int, int], MarketInfo] = {}
-    dexes: list[str] = []
-    oracles: dict[str, float] = {}
-    for d, meta in sorted(raw.metas.items()):
-        tables = {int(tid): sorted((float(t["lower_bound"]), int(t["max_leverage"])) for t in table["margin_tiers"])
-                  for tid, table in meta["margin_tables"]}
-        universe = meta["universe"]
-        names = [str(u["name"]) for u in universe]
-        dex = names[0].split(":", 1)[0] if d and names and ":" in names[0] else MAIN_DEX
-        dexes.append(dex)
-        pxs = raw.oracles.get(d, {}).get("pxs") or [None] * len(universe)
-        for i, u in enumerate(universe):
-            tiers = tables.get(int(u["margin_table_id"])) or [(0.0, int(u["max_leverage"]))]
-            info = MarketInfo(coin=str(u["name"]), dex=dex, asset=i if d == 0 else 100_000 + 10_000 * d + i, index=i,
-                              sz_decimals=int(u["sz_decimals"]), tier_lower=tuple(t[0] for t in tiers),
-                              tier_leverage=tuple(t[1] for t in tiers),
-                              only_isolated=bool(u.get("only_isolated", False)),
-                              is_delisted=bool(u.get("is_delisted", False)))
-            markets[info.coin] = info
-            by_asset[(d, i)] = info
-            if pxs[i] is not None:
-                oracles[info.coin] = float(pxs[i])
-    cash: dict[tuple[str, str], float] = {}
-    for r in raw.users.iter_rows(named=True):
-        cash[(r["address"], dexes[r["dex_index"]])] = r["raw_usd_raw"] / scale
-    positions: dict[tuple[str, str], Position] = {}
-    for r in raw.positions.iter_rows(named=True):
-        if not r["size_raw"]:
-            continue
-        info = by_asset[(r["dex_index"], r["asset"])]
-        lots = int(r["size_raw"])
-        szi = lots * info.lot
-        entry = r["entry_ntl_raw"] / scale / abs(szi)
-        iso = bool(r["isolated"])
-        key = (r["address"], dexes[r["dex_index"]])
-        if not iso:
-            cash[key] = cash.get(key, 0.0) + szi * entry
-        positions[(r["address"], info.coin)] = Position(
-            lots=lots, entry=entry, leverage=int(r["leverage"]), isolated=iso,
-            iso_margin=r["iso_raw_usd_raw"] / scale + szi * entry if iso else 0.0,
-            funding_open=r["funding_open_raw"] / scale)
-    wallets = {a for a, _ in cash} | {a for a, _ in positions}
-    # each rounded amount (raw USD, every position's entry notional and isolated raw USD) is off by <= 0.5e-6
-    resolution = {k: 0.5 / scale for k in cash}
-    for addr, coin in positions:
-        key = (addr, markets[coin].dex)
-        resolution[key] = resolution.get(key, 0.5 / scale) + 1.0 / scale
-    return Ledger(height=raw.height, time_ms=int(raw.time.timestamp() * 1000), dexes=dexes, markets=markets,
-                  cash=cash, positions=positions, wallets=wallets, oracles=oracles, source="node state",
-                  resolution=resolution)
-
-
-
-def ledger_from_node_state(state) -> Ledger:
-    """The same as `ledger_from_raw_state`, for the evidenced reader's parsed `NodeState`
-    (`hyperliquid_node/state.py` of the node-state rework: `dexes[].markets`, `dexes[].margin_tables`,
-    `users` with `u`, `positions` with `size_raw`, `entry_ntl`, `leverage`, `isolated`, `iso_raw_usd`,
-    `funding_*`). Written against that interface before the merge; not exercised in this branch.
     """
     scale = 1_000_000
     markets: dict[str, MarketInfo] = {}

@@ -126,6 +126,6 @@ def carry_over(replayed: Ledger, file: Ledger) -> None:
         q = replayed.positions.get(key)
         if q is not None and (q.lots > 0) == (p.lots > 0):
             p.open_ms = p.open_ms if p.open_ms is not None else q.open_ms
-            if p.funding_change == 0.0 and p.funding_all == 0.0:  # not in the file (see ledger_from_raw_state)
+            if p.funding_change == 0.0 and p.funding_all == 0.0:  # not in the file (see ledger_from_node_state)
                 p.funding_change, p.funding_all = q.funding_change, q.funding_all
     file.wallets |= replayed.wallets

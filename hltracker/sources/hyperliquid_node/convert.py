@@ -1,18 +1,27 @@
-"""A node state's raw columns as the snapshot contract's frames.
+"""A `NodeState` (the chain's accounting) as the snapshot contract's frames, at marks from elsewhere.
 
-The state holds the chain's accounting (raw USD per dex, sizes, entry notionals, leverage settings,
-isolated collateral, funding); the frames' figures (value, uPnL, margin used, liquidation price,
-account value, withdrawable) are derived at the marks with `hltracker.model.margin`, the arithmetic the
-simulator uses, by tier with the margin tables of the state's own meta.
+The state holds raw USD per dex, sizes, entry notionals, leverage settings, isolated collateral and
+funding; the frames' figures (value, uPnL, margin used, liquidation price, account value, withdrawable)
+are derived at the marks with `hltracker.model.margin`, the arithmetic the simulator uses, by tier with
+the margin tables of the state's own metas. A state file carries no mark prices (a node's local info
+server does not serve `metaAndAssetCtxs` either), so `markets_from` must give them: marks, mids,
+premiums, funding rates and 24h volumes come from it, oracle prices and open interest from the state.
 
 What the state cannot give (DESIGN.md 2 lets a source leave optional columns null):
 - positions `open_time` (no fill times in the state);
-- accounts `all_time_pnl`, `perp_volume_30d` (no history), `vault_equity` (not read: vault NAVs);
-- accounts `spot_equity` counts spot USDC at 1 and HYPE at the HYPE perp mark and no other token (the
-  state has no spot prices we read); `staking_equity` is delegated HYPE at the same mark. Both are null
-  when the file has no spot / staking section (the 2025 layout) or one we do not recognise.
-- compressed layout: marks, mids, premiums, funding rates and 24h volumes come from `markets_from` (an
-  info endpoint's `metaAndAssetCtxs`, taken when the file is read); oracle prices from the state.
+- accounts `all_time_pnl`, `perp_volume_30d` (no history), `vault_equity` (vault NAVs not read);
+- accounts `spot_equity` counts spot USDC at 1 and HYPE at the HYPE perp mark and no other token;
+  `staking_equity` is delegated HYPE at the same mark (the delegations' shape is unverified).
+
+Account modes (`locus.ust`): a unified, dexAbstraction or portfolio-margin wallet keeps its collateral
+in spot, shared across dexes, so its per-dex `u` is not its collateral. Its perp figures are reported
+the way the info API's `clearinghouseState` reports them (from that dex's `u` and positions, like any
+wallet's; the collateral itself is in its spot balance, counted in `spot_equity`), and the liquidation
+prices of its cross positions, which depend on that shared collateral, are left null. The snapshot's
+notes count these wallets.
+
+Collateral tokens: a dex's account values are in its `collateralToken` (USDC, USDH, USDE, USDT): summed
+into `perp_equity` at par with USD (all are dollar stablecoins); `extra["collateral"]` names them.
 """
 
 from __future__ import annotations
@@ -26,83 +35,38 @@ import polars as pl
 
 from hltracker.model import MAIN_DEX, Snapshot, SnapshotError, conform, validate_snapshot
 from hltracker.model.margin import book_margin, maintenance_rate
-from hltracker.sources.hyperliquid_node.errors import MarksUnavailableError, NodeLayoutError, NodeStateError
-from hltracker.sources.hyperliquid_node.probe import COMPRESSED
-from hltracker.sources.hyperliquid_node.reader import RawState
+from hltracker.sources.hyperliquid_node.errors import MarksUnavailableError, NodeStateError
+from hltracker.sources.hyperliquid_node.probe import LAYOUT
+from hltracker.sources.hyperliquid_node.state import (
+    SHARED_COLLATERAL_MODES,
+    SPOT_TOKENS,
+    USD_SCALE,
+    NodeState,
+)
 
 log = logging.getLogger(__name__)
 
 SOURCE_NAME = "hyperliquid-node"
-USD_SCALE = 1e6
-STAKED_HYPE_WEI_DECIMALS = 8  # delegations are HYPE in wei (our rendering)
+STAKED_HYPE_WEI_DECIMALS = 8  # delegations are HYPE in wei (unverified shape)
 MARKET_CTX_COLUMNS = ("mark_price", "mid_price", "premium", "funding_rate", "day_ntl_volume")
 
 
-def _dex_name(coins: list[str], where: str) -> str:
-    """A clearinghouse's dex, from its coins' `dex:` prefix (none on the main dex)."""
-    names = {c.split(":", 1)[0] if ":" in c else MAIN_DEX for c in coins}
-    if len(names) > 1:
-        raise NodeStateError(f"{where}.meta.universe mixes dexes {sorted(names)}")
-    return names.pop() if names else MAIN_DEX
+def _with_marks(state: NodeState, markets_from: pl.DataFrame) -> pl.DataFrame:
+    """The state's markets with marks and contexts from `markets_from` (a frame of the contract's markets
+    schema); an oracle price the state lacks comes from there too."""
+    ctx = conform(markets_from, "markets").select("coin", *MARKET_CTX_COLUMNS,
+                                                  pl.col("oracle_price").alias("ext_oracle"))
+    return (state.markets_frame().join(ctx, on="coin", how="left")
+            .with_columns(pl.col("oracle_price").fill_null(pl.col("ext_oracle"))).drop("ext_oracle"))
 
 
-def _num(value) -> float | None:
-    return None if value is None else float(value)
-
-
-def _state_markets(raw: RawState) -> pl.DataFrame:
-    """One row per market of the state's metas, with what the state itself says about it."""
-    rows = []
-    for d, meta in sorted(raw.metas.items()):
-        where = f"exchange.locus.cls[{d}]" if raw.layout == COMPRESSED else f"exchange.perp_dexs[{d}].clearinghouse"
-        universe = meta["universe"]
-        dex = _dex_name([str(u["name"]) for u in universe], where)
-        if raw.layout == COMPRESSED:
-            pxs = raw.oracles.get(d, {}).get("pxs")
-            if not isinstance(pxs, list) or len(pxs) != len(universe):
-                raise NodeStateError(f"{where}.oracle.pxs: expected one price per market of meta.universe")
-            ctxs = [{"oracle_px": px} for px in pxs]
-        else:
-            ctxs = meta["asset_ctxs"]
-        for i, (u, ctx) in enumerate(zip(universe, ctxs, strict=True)):
-            rows.append({
-                "dex_index": d, "asset": i, "coin": str(u["name"]), "dex": dex,
-                "sz_decimals": int(u["sz_decimals"]), "max_leverage": int(u["max_leverage"]),
-                "margin_table": int(u["margin_table_id"]), "only_isolated": bool(u.get("only_isolated", False)),
-                "is_delisted": bool(u.get("is_delisted", False)), "oracle_price": _num(ctx.get("oracle_px")),
-                "mark_price": _num(ctx.get("mark_px")), "mid_price": _num(ctx.get("mid_px")),
-                "premium": _num(ctx.get("premium")), "funding_rate": _num(ctx.get("funding")),
-                "day_ntl_volume": _num(ctx.get("day_ntl_vlm")),
-            })
-    schema = {"dex_index": pl.Int32, "asset": pl.Int64, "coin": pl.String, "dex": pl.String,
-              "sz_decimals": pl.Int32, "max_leverage": pl.Int32, "margin_table": pl.Int64,
-              "only_isolated": pl.Boolean, "is_delisted": pl.Boolean,
-              **dict.fromkeys(("oracle_price", *MARKET_CTX_COLUMNS), pl.Float64)}
-    markets = pl.DataFrame(rows, schema=schema, orient="row")
-    dup = markets.filter(pl.col("coin").is_duplicated())
-    if dup.height:
-        raise NodeStateError(f"market {dup['coin'][0]!r} is listed twice in the state's metas")
-    return markets
-
-
-def _with_marks(markets: pl.DataFrame, markets_from: pl.DataFrame | None) -> pl.DataFrame:
-    """Marks and market contexts from `markets_from` (a frame of the contract's markets schema)."""
-    if markets_from is None:
-        return markets
-    ctx = conform(markets_from, "markets").select("coin", *MARKET_CTX_COLUMNS)
-    return markets.drop(MARKET_CTX_COLUMNS).join(ctx, on="coin", how="left")
-
-
-def _margin_tables(raw: RawState) -> tuple[dict[tuple[int, int], int], np.ndarray, np.ndarray]:
+def _margin_tables(state: NodeState) -> tuple[dict[tuple[int, int], int], np.ndarray, np.ndarray]:
     """Every (dex, table id) with its row in padded tier arrays (lower bounds ascending, +inf padding)."""
     index, tiers = {}, []
-    for d, meta in sorted(raw.metas.items()):
-        for table_id, table in meta["margin_tables"]:
-            rows = sorted((float(t["lower_bound"]), int(t["max_leverage"])) for t in table["margin_tiers"])
-            if not rows:
-                raise NodeStateError(f"margin table {table_id} of clearinghouse {d} has no tiers")
-            index[(d, int(table_id))] = len(tiers)
-            tiers.append(rows)
+    for d in state.dexes:
+        for table_id, table in d.margin_tables.items():
+            index[(d.index, table_id)] = len(tiers)
+            tiers.append([(t.lower_bound, t.max_leverage) for t in table])
     width = max((len(t) for t in tiers), default=1)
     lower = np.full((max(len(tiers), 1), width), np.inf)
     leverage = np.ones((max(len(tiers), 1), width), dtype=np.int64)
@@ -112,107 +76,93 @@ def _margin_tables(raw: RawState) -> tuple[dict[tuple[int, int], int], np.ndarra
     return index, lower, leverage
 
 
-def _positions_raw(raw: RawState, markets: pl.DataFrame) -> pl.DataFrame:
-    """Positions in common units (coins, USD): szi, entry price, isolated collateral, funding."""
-    p = raw.positions
-    if raw.layout == COMPRESSED:
-        p = p.filter(pl.col("size_raw") != 0).join(markets, on=["dex_index", "asset"], how="left")
-        unknown = p.filter(pl.col("coin").is_null())
-        if unknown.height:
-            r = unknown.row(0, named=True)
-            raise NodeStateError(f"exchange.locus.cls[{r['dex_index']}]: a position of {r['address']} is in asset "
-                                 f"{r['asset']}, which meta.universe does not list")
-        side_ntl = pl.col("size_raw").sign() * pl.col("entry_ntl_raw") / USD_SCALE  # szi x entry
-        szi = pl.col("size_raw") / (10.0 ** pl.col("sz_decimals").cast(pl.Float64))
-        return p.drop("margin_table_right").with_columns(  # a position names its own margin table ("M")
-            szi=szi.round(10), entry_price=pl.col("entry_ntl_raw") / USD_SCALE / szi.abs(),
-            iso_margin=pl.when("isolated").then(pl.col("iso_raw_usd_raw") / USD_SCALE + side_ntl).otherwise(0.0),
-            funding_since_open=pl.col("funding_open_raw") / USD_SCALE,
-        )
-    p = p.filter(pl.col("szi") != 0).join(markets, on=["dex_index", "coin"], how="left")
-    unknown = p.filter(pl.col("asset").is_null())
-    if unknown.height:
-        r = unknown.row(0, named=True)
-        raise NodeStateError(f"exchange.perp_dexs[{r['dex_index']}].clearinghouse: a position of {r['address']} is "
-                             f"in {r['coin']!r}, which meta.universe does not list")
-    return p.with_columns(iso_margin=pl.when("isolated").then(pl.col("iso_raw_usd") + pl.col("szi") *
-                                                              pl.col("entry_price")).otherwise(0.0))
+def _table_rows(state: NodeState, p: pl.DataFrame, index: dict[tuple[int, int], int]) -> np.ndarray:
+    """Each position's row in the tier arrays, by its own `M`."""
+    tables = pl.DataFrame([(d, t, row) for (d, t), row in index.items()], orient="row",
+                          schema={"dex_index": pl.Int32, "margin_table": pl.Int64, "table_row": pl.Int64})
+    rows = p.select("dex_index", "margin_table").join(tables, on=["dex_index", "margin_table"], how="left",
+                                                      maintain_order="left")
+    absent = rows.filter(pl.col("table_row").is_null())
+    if absent.height:
+        r = absent.row(0, named=True)
+        raise NodeStateError(f"exchange.locus.cls[{r['dex_index']}]: margin table {r['margin_table']} is used by "
+                             "a position (M) but not listed in its meta.marginTableIdToMarginTable")
+    return rows["table_row"].to_numpy()
 
 
-def _books(raw: RawState) -> pl.DataFrame:
-    """One row per (address, dex) cross account, numbered: its raw USD. Every position sits in its user
-    state, so every position's account is here."""
-    raw_usd = pl.col("raw_usd_raw") / USD_SCALE if raw.layout == COMPRESSED else pl.col("raw_usd")
-    books = raw.users.select("address", "dex_index", raw_usd.alias("raw_usd"))
-    # Checked on a hash first: an exact group-by of a million addresses costs several times the frame.
-    if books.select(pl.struct("address", "dex_index").hash().n_unique()).item() < books.height:
-        twice = books.group_by("address", "dex_index").len().filter(pl.col("len") > 1)
-        if twice.height:
-            r = twice.row(0, named=True)
-            raise NodeStateError(f"{r['address']} has two user states in clearinghouse {r['dex_index']}")
-    return books.with_row_index("book")
-
-
-def _positions_and_books(raw: RawState, markets: pl.DataFrame, tables_of: tuple):
-    p = _positions_raw(raw, markets)
+def _positions_and_books(state: NodeState, markets: pl.DataFrame, notes: list[str]):
+    p = state.positions.join(markets.select("dex_index", "asset", "mark_price", "max_leverage", "dex"),
+                             on=["dex_index", "asset"], how="left", maintain_order="left")
     missing = p.filter(pl.col("mark_price").is_null())
     if missing.height:
         coins = missing["coin"].unique().sort().head(5).to_list()
         raise NodeStateError(f"no mark price for {missing['coin'].n_unique()} market(s) with positions, e.g. {coins}")
-    index, lower, leverage = tables_of
-    tables = pl.DataFrame([(d, t, row) for (d, t), row in index.items()], orient="row",
-                          schema={"dex_index": pl.Int32, "margin_table": pl.Int64, "table_row": pl.Int64})
-    p = p.join(tables, on=["dex_index", "margin_table"], how="left")
-    absent = p.filter(pl.col("table_row").is_null())
-    if absent.height:
-        r = absent.row(0, named=True)
-        raise NodeStateError(f"clearinghouse {r['dex_index']}: margin table {r['margin_table']} is used by a position "
-                             "but not listed in its meta.margin_tables")
-    books = _books(raw)  # each position knows its book's row already (no join over a million addresses)
-    table_row = p["table_row"].to_numpy()
+    shared = state.account_modes.filter(pl.col("mode").is_in(list(SHARED_COLLATERAL_MODES))
+                                        | pl.col("mode").str.starts_with("unknown:"))
+    p = p.with_columns(shared=pl.col("address").is_in(shared["address"].implode()),
+                       iso_unknown=pl.col("isolated") & pl.col("iso_raw_usd").is_null())
+    index, lower, leverage = _margin_tables(state)
+    table_row = _table_rows(state, p, index)
 
-    szi, mark, entry = (p[c].to_numpy().astype(np.float64) for c in ("szi", "mark_price", "entry_price"))
+    books = state.users.select("address", "dex_index", raw_usd=pl.col("u") / USD_SCALE)
+    szi = p["szi"].to_numpy().astype(np.float64)
+    entry = (p["entry_ntl"] / USD_SCALE / p["szi"].abs()).to_numpy()
+    mark = p["mark_price"].to_numpy().astype(np.float64)
     isolated = p["isolated"].to_numpy()
     book = p["book"].to_numpy().astype(np.int64)
-    # The state keeps raw USD (collateral net of cross entry notionals); the cross collateral is back.
+    iso_unknown = p["iso_unknown"].to_numpy()
+    # Isolated collateral = rawUsd + szi x entry; the state keeps raw USD (collateral net of the entry
+    # notional), per dex for the cross account and per position (`l.I.u`) for an isolated one.
+    iso_margin = np.where(isolated, p["iso_raw_usd"].fill_null(0).to_numpy() / USD_SCALE + szi * entry, 0.0)
+    iso_margin = np.where(iso_unknown, 0.0, iso_margin)
     cash = books["raw_usd"].to_numpy() + np.bincount(book, weights=np.where(isolated, 0.0, szi * entry),
                                                      minlength=books.height)
     mmr = maintenance_rate(np.abs(szi) * mark, lower[table_row], leverage[table_row])
-    bm = book_margin(szi, mark, entry, p["leverage"].to_numpy(), isolated, p["iso_margin"].to_numpy(), mmr,
-                     book, cash)
+    bm = book_margin(szi, mark, entry, p["leverage"].to_numpy(), isolated, iso_margin, mmr, book, cash)
+    account_value = bm.account_value - np.bincount(book, weights=np.where(iso_unknown, bm.upnl, 0.0),
+                                                   minlength=books.height)
+    liq = np.where((p["shared"].to_numpy() & ~isolated) | iso_unknown, np.nan, bm.liq_price)
     positions = p.with_columns(
-        pl.Series("position_value", bm.value), pl.Series("unrealized_pnl", bm.upnl),
-        pl.Series("liquidation_price", bm.liq_price).fill_nan(None), pl.Series("margin_used", bm.margin_used),
+        pl.Series("entry_price", entry), pl.Series("position_value", bm.value), pl.Series("unrealized_pnl", bm.upnl),
+        pl.Series("liquidation_price", liq).fill_nan(None),
+        pl.Series("margin_used", np.where(iso_unknown, np.nan, bm.margin_used)).fill_nan(None),
         leverage_type=pl.when("isolated").then(pl.lit("isolated")).otherwise(pl.lit("cross")),
+        funding_since_open=pl.col("funding_open") / USD_SCALE,
         open_time=pl.lit(None),
     )
-    books = books.with_columns(pl.Series("account_value", bm.account_value),
-                               pl.Series("withdrawable", bm.withdrawable))
+    books = books.with_columns(pl.Series("account_value", account_value), pl.Series("withdrawable", bm.withdrawable))
+    if shared.height:
+        counts = shared.group_by("mode").len().sort("mode").rows()
+        with_positions = p.filter("shared")["address"].n_unique()
+        notes.append(f"{shared.height} wallet(s) in shared-collateral account modes ("
+                     + ", ".join(f"{m} {n}" for m, n in counts) + f"; {with_positions} with positions): perp figures "
+                     "as clearinghouseState reports them, their collateral in spot_equity, the liquidation prices "
+                     "of their cross positions left null")
     return conform(positions, "positions"), books
 
 
-def _token_value(raw: RawState, hype_px: float | None) -> pl.DataFrame:
-    """USD per token unit for the tokens we price: USDC at 1, HYPE at the HYPE perp mark."""
+def _token_value(hype_px: float | None) -> pl.DataFrame:
+    """USD per wei for the tokens we price: USDC at 1, HYPE at the HYPE perp mark."""
     rows = []
-    for index, (name, wei) in (raw.spot_tokens or {}).items():
+    for index, (name, wei) in SPOT_TOKENS.items():
         px = 1.0 if name == "USDC" else hype_px if name == "HYPE" else None
         if px is not None:
             rows.append((index, px / 10.0**wei))
     return pl.DataFrame(rows, schema={"token": pl.Int64, "usd_per_wei": pl.Float64}, orient="row")
 
 
-def _accounts(raw: RawState, books: pl.DataFrame, markets: pl.DataFrame) -> pl.DataFrame:
+def _accounts(state: NodeState, books: pl.DataFrame, markets: pl.DataFrame) -> pl.DataFrame:
     """Per wallet: perp figures summed over its dexes, spot and staking valued at the HYPE mark. One
     group-by over every part (no joins of million-row address columns)."""
     hype = markets.filter((pl.col("coin") == "HYPE") & (pl.col("dex") == MAIN_DEX))["mark_price"]
     hype_px = hype[0] if hype.len() else None
     parts = [books.select("address", perp_equity="account_value", balance="withdrawable")]
-    if raw.spot is not None:
-        parts.append(raw.spot.join(_token_value(raw, hype_px), on="token", how="inner")
-                     .select("address", spot_equity=pl.col("amount_wei") * pl.col("usd_per_wei")))
-    if raw.stakes is not None:
-        parts.append(raw.stakes.select("address", staking_equity=pl.col("amount_wei")
-                                       / 10.0**STAKED_HYPE_WEI_DECIMALS * pl.lit(hype_px, pl.Float64)))
+    if state.spot is not None:
+        parts.append(state.spot.join(_token_value(hype_px), on="token", how="inner")
+                     .select("address", spot_equity=pl.col("total") * pl.col("usd_per_wei")))
+    if state.stakes is not None:
+        parts.append(state.stakes.select("address", staking_equity=pl.col("amount_wei")
+                                         / 10.0**STAKED_HYPE_WEI_DECIMALS * pl.lit(hype_px, pl.Float64)))
     present = [c for c in ("perp_equity", "balance", "spot_equity", "staking_equity")
                if any(c in part.columns for part in parts)]
     # Sorted first: a group-by over sorted keys runs without a hash table (and the frame is in address order).
@@ -221,45 +171,43 @@ def _accounts(raw: RawState, books: pl.DataFrame, markets: pl.DataFrame) -> pl.D
     accounts = summed.with_columns(
         *(pl.lit(None, pl.Float64).alias(c) for c in ("spot_equity", "staking_equity") if c not in summed.columns),
         *(pl.lit(None, pl.Float64).alias(c) for c in ("vault_equity", "all_time_pnl", "perp_volume_30d")),
+        # A wallet seen only in spot or staking has no perp account: 0, as clearinghouseState reports it.
+        pl.col("perp_equity").fill_null(0.0),
     )
     return conform(accounts, "accounts")
 
 
 def _markets_frame(markets: pl.DataFrame, positions: pl.DataFrame) -> pl.DataFrame:
     oi = positions.group_by("coin").agg(open_interest=(pl.col("szi").abs().sum() / 2).round(8))
-    priced = markets.filter(pl.col("mark_price").is_not_null())
+    priced = markets.filter(pl.col("mark_price").is_not_null() & pl.col("oracle_price").is_not_null())
     if priced.height < markets.height:
-        dropped = markets.filter(pl.col("mark_price").is_null())["coin"].to_list()
-        log.warning("no mark price for %d market(s) without positions, left out: %s", len(dropped), dropped[:10])
+        dropped = markets.filter(pl.col("mark_price").is_null() | pl.col("oracle_price").is_null())["coin"].to_list()
+        log.warning("no mark or oracle price for %d market(s) without positions, left out: %s", len(dropped),
+                    dropped[:10])
     return conform(priced.join(oi, on="coin", how="left").with_columns(pl.col("open_interest").fill_null(0.0)),
                    "markets")
 
 
-def to_snapshot(raw: RawState, markets_from: Callable[[], pl.DataFrame] | None = None,
+def to_snapshot(state: NodeState, markets_from: Callable[[], pl.DataFrame] | None = None,
                 path: Path | None = None) -> Snapshot:
-    """The contract's `Snapshot` of a raw state; marks from the state (verbose) or from `markets_from`."""
-    try:
-        markets, tables = _state_markets(raw), _margin_tables(raw)
-    except NodeStateError:
-        raise
-    except (TypeError, ValueError, KeyError) as exc:  # a meta value of an unexpected type
-        raise NodeLayoutError(f"meta: unexpected value ({type(exc).__name__}: {exc})") from None
-    marks = "state"
-    if raw.layout == COMPRESSED or markets["mark_price"].is_null().all():
-        if markets_from is None:
-            raise MarksUnavailableError()
-        markets = _with_marks(markets, markets_from())
-        marks = "markets_from"
-    positions, books = _positions_and_books(raw, markets, tables)
-    snap = Snapshot(
-        taken_at=raw.time, source=SOURCE_NAME, height=raw.height,
-        markets=_markets_frame(markets, positions), accounts=_accounts(raw, books, markets), positions=positions,
-        extra={"layout": raw.layout, "format": raw.format, "marks": marks,
-               **({"file": path.name} if path is not None else {}),
-               **({"notes": "; ".join(raw.notes)} if raw.notes else {})},
-    )
+    """The contract's `Snapshot` of a node state, at the marks `markets_from` returns."""
+    if markets_from is None:
+        raise MarksUnavailableError()
+    markets = _with_marks(state, markets_from())
+    notes = list(state.notes)
+    positions, books = _positions_and_books(state, markets, notes)
+    extra = {"layout": LAYOUT, "format": state.format, "marks": "markets_from",
+             "collateral": ",".join(f"{d.name}:{d.collateral_token}" for d in state.dexes)}
+    if path is not None:
+        extra["file"] = path.name
+    if notes:
+        extra["notes"] = "; ".join(notes)
+    if state.unknown_keys:
+        extra["unknown_keys"] = "; ".join(f"{k} x{n}" for k, n in sorted(state.unknown_keys.items()))
+    snap = Snapshot(taken_at=state.time, source=SOURCE_NAME, height=state.height,
+                    markets=_markets_frame(markets, positions), accounts=_accounts(state, books, markets),
+                    positions=positions, extra=extra)
     try:
         return validate_snapshot(snap)
     except SnapshotError as exc:
         raise NodeStateError("the state makes an invalid snapshot: " + "; ".join(exc.problems)) from exc
-

@@ -38,8 +38,9 @@ class TruncatedStateError(NodeStateError):
 
 
 class MarksUnavailableError(ValueError):
-    """The state carries no mark prices (the 2026 compressed layout) and the source has no `markets_from`."""
+    """A state file carries no mark prices and the source has no `markets_from`."""
 
-    def __init__(self, what: str = "this state carries no mark prices"):
-        super().__init__(f"{what}: pass an info URL so that marks can be read from its metaAndAssetCtxs "
+    def __init__(self, what: str = "a node's state file carries no mark prices"):
+        super().__init__(f"{what}: pass an info URL so that marks can be read from its metaAndAssetCtxs, "
+                         "e.g. the public API (a node's local info server does not serve it) "
                          "(hltracker ingest --info-url URL, or HyperliquidNodeSource(markets_from=...))")

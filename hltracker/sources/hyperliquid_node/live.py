@@ -31,11 +31,11 @@ from typing import Any, ClassVar
 import polars as pl
 
 from hltracker.model import Snapshot
-from hltracker.sources.hyperliquid_node.anchor import Ledger, ledger_from_raw_state
+from hltracker.sources.hyperliquid_node.anchor import Ledger, ledger_from_node_state
 from hltracker.sources.hyperliquid_node.blocks import NodeBlocks
 from hltracker.sources.hyperliquid_node.compare import LedgerMatch, carry_over, compare_ledgers
 from hltracker.sources.hyperliquid_node.ledger_frames import MarksMissing, ledger_snapshot
-from hltracker.sources.hyperliquid_node.reader import read_raw_state
+from hltracker.sources.hyperliquid_node.reader import read_node_state
 from hltracker.sources.hyperliquid_node.replay import BlockEvents, Replay, ReplayError
 from hltracker.sources.hyperliquid_node.source import list_state_files
 from hltracker.sources.hyperliquid_node.streams import FILL_FORMS, StreamError, find_stream, hourly_files, node_ms
@@ -57,7 +57,7 @@ class StreamProblem:
 
 
 def read_ledger(path: Path) -> Ledger:
-    return ledger_from_raw_state(read_raw_state(path, have_marks=True))
+    return ledger_from_node_state(read_node_state(path))
 
 
 class HyperliquidNodeLiveSource:

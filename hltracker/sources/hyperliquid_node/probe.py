@@ -1,26 +1,27 @@
-"""The known layouts of a node's ABCI state, recognised from their key paths (reference notes §2.3).
+"""The evidenced layout of a node's periodic state file, its checks, and the single-pass walk over it.
 
-The layout is undocumented and drifts between node versions, so nothing here guesses: a file whose keys
-depart from a known layout stops with a `NodeLayoutError` naming the first key path that departs
-("exchange.locus: expected key 'cls', found ['abc', 'ctx']"). User states and positions are checked
-strictly (an unknown key may change what the numbers mean); maps the reader only picks a few keys from
-(meta, contexts) need those keys and may carry others.
+Only the 2026 layout has real-file evidence (../shared/reference/node-state-evidence.md, summarised in
+docs/node-source.md), so it is the only one recognised:
 
-    compressed (2026)   exchange.locus.cls[d]{meta, oracle, user_states.user_to_state}, exchange.locus.ctx
-    verbose (2025)      exchange.perp_dexs[d].clearinghouse{meta, user_states.user_to_state}, exchange.context
+    exchange.locus.cls[d]{meta, user_states.user_to_state, oracle.pxs}, exchange.locus.ctx,
+    exchange.locus.scl.user_states (spot), exchange.locus.ust (account modes)
 
-The names of the keys below the ones the notes give are hltracker's rendering (see
-hltracker/sources/simulator/node_state.py and docs/node-source.md), to be confirmed on a real node.
+Strict where it matters, lenient where it is safe: a key the reader needs that is missing stops with a
+`NodeLayoutError` naming its key path ("exchange.locus.cls[0].meta.universe[3]: expected key
+'szDecimals', found [...]"); a key no evidence names, in a map whose meaning we read (user states,
+positions, metas), is counted per key path (`UnknownKeys`) and reported, never fatal. Maps the reader
+only picks a few keys from (the clearinghouse's 18 fields, the locus) are not counted.
 
 `walk` drives a `Visitor` through a file in the file's own key order: it never assumes that a meta comes
 before its user states. `probe_layout` is the same walk stopped at the first user state holding a
-position: it recognises the layout and checks what it has read so far (a departure further on, say in
-the last clearinghouse, is found by the full read, which checks every user state).
+position.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,15 +29,18 @@ from typing import Any, Protocol
 from hltracker.sources.hyperliquid_node.cursor import KIND_NAMES, Cursor, JsonNeedsPythonBackend, open_cursor
 from hltracker.sources.hyperliquid_node.errors import NodeLayoutError, NodeStateError
 
-COMPRESSED = "compressed"
-VERBOSE = "verbose"
+LAYOUT = "2026"
 KNOWN_LAYOUTS: dict[str, str] = {
-    COMPRESSED: "2026: exchange.locus.cls[] (compressed user states), no mark prices",
-    VERBOSE: "2025: exchange.perp_dexs[].clearinghouse (verbose user states), marks in meta.asset_ctxs",
+    LAYOUT: "exchange.locus.cls[] with camelCase metas, integer oracle prices and compressed user states "
+            "(real-file evidence); no mark prices",
 }
 
 SPOT_SECTION = "exchange.locus.scl"
+MODES_SECTION = "exchange.locus.ust"
 STAKING_SECTION = "exchange.c_staking"
+CLS = "exchange.locus.cls[]"
+USER = CLS + ".user_states.user_to_state[][1]"
+POSITION = USER + ".p.p[][1]"
 
 # A key path, or how to build it from its parent, only when an error prints it (most never do):
 # (parent, ".suffix"), (parent, list index) or (parent, (map key,)).
@@ -54,41 +58,66 @@ def path_of(where: Where) -> str:
     return f"{path_of(parent)}[{part[0]!r}]"
 
 
+class UnknownKeys(Counter):
+    """Keys no evidence names, counted per key path template ("exchange.locus.cls[].….S2")."""
+
+    def add(self, template: str, keys: Iterable[Any]) -> None:
+        for key in keys:
+            self[f"{template}.{key}"] += 1
+
+    def summary(self, limit: int = 20) -> str:
+        parts = [f"{path} x{n}" for path, n in self.most_common(limit)]
+        more = len(self) - limit
+        return "; ".join(parts) + (f"; and {more} more path(s)" if more > 0 else "")
+
+
 @dataclass(frozen=True)
 class KeySpec:
+    """A map's keys: the ones that must be there, and the ones evidence names but that may be absent.
+    `template` is the key path (lists as `[]`) under which unknown keys are counted; None: not counted."""
+
     required: frozenset[str]
     optional: frozenset[str] = frozenset()
-    strict: bool = True  # unknown keys are errors
+    template: str | None = None
     known: frozenset[str] = field(init=False)
+    _valid: set = field(init=False, repr=False, compare=False)  # key tuples seen valid, without unknown keys
 
     def __post_init__(self):
         object.__setattr__(self, "known", self.required | self.optional)
+        object.__setattr__(self, "_valid", set())
 
     @classmethod
-    def of(cls, required: Iterable[str], optional: Iterable[str] = (), strict: bool = True) -> KeySpec:
-        return cls(frozenset(required), frozenset(optional), strict)
+    def of(cls, required: Iterable[str], optional: Iterable[str] = (), template: str | None = None) -> KeySpec:
+        return cls(frozenset(required), frozenset(optional), template)
 
-    def check(self, obj: Any, where: Where) -> dict:
-        """`obj` when it is a map with these keys, else a `NodeLayoutError` naming the path."""
-        if type(obj) is dict:
-            keys = obj.keys()
-            if self.required <= keys and (not self.strict or keys <= self.known):
-                return obj
+    def check(self, obj: Any, where: Where, unknown: UnknownKeys | None = None) -> dict:
+        """`obj` when it is a map holding the required keys (else a `NodeLayoutError` naming the path);
+        keys outside `known` are counted in `unknown`."""
+        if type(obj) is not dict:
+            raise NodeLayoutError(f"{path_of(where)}: expected a map, found {describe(obj)}")
+        shape = tuple(obj)  # a few shapes repeat over millions of user states: checked once each
+        if shape in self._valid:
+            return obj
+        keys = obj.keys()
+        if not self.required <= keys:
             raise NodeLayoutError(self.problem(list(keys), path_of(where)))
-        raise NodeLayoutError(f"{path_of(where)}: expected a map, found {_describe(obj)}")
+        if not keys <= self.known:
+            if unknown is not None and self.template is not None:
+                unknown.add(self.template, (k for k in keys if k not in self.known))
+        elif len(self._valid) < 4096:
+            self._valid.add(shape)
+        return obj
 
     def problem(self, keys: list, path: str) -> str:
-        found = sorted(map(str, keys))
         missing = sorted(self.required - set(keys))
-        if missing:
-            return f"{path}: expected key {missing[0]!r}, found {found}"
-        unknown = sorted(str(k) for k in keys if k not in self.known)
-        return f"{path}: unexpected key {unknown[0]!r} (known: {sorted(self.known)})"
+        return f"{path}: expected key {missing[0]!r}, found {sorted(map(str, keys))}"
 
 
-def _describe(obj: Any) -> str:
+def describe(obj: Any) -> str:
     if isinstance(obj, list):
         return "a list"
+    if isinstance(obj, dict):
+        return "a map"
     return f"{type(obj).__name__} {obj!r}"[:80]
 
 
@@ -96,281 +125,174 @@ def expect_pair(obj: Any, where: Where) -> list:
     """A `[key, value]` entry of a list-of-pairs map."""
     if type(obj) is list and len(obj) == 2:
         return obj
-    raise NodeLayoutError(f"{path_of(where)}: expected a [key, value] pair, found {_describe(obj)}")
+    raise NodeLayoutError(f"{path_of(where)}: expected a [key, value] pair, found {describe(obj)}")
 
 
-# ----- key specs -----------------------------------------------------------------------------------
-
-ROOT = KeySpec.of(["exchange"], strict=False)
-CLS_KEY = KeySpec.of(["cls"], strict=False)  # exchange.locus (compressed)
-CONTEXT_KEY = KeySpec.of(["ctx"], strict=False)  # exchange.locus (compressed)
-VERBOSE_CONTEXT_KEY = KeySpec.of(["context"], strict=False)  # exchange (verbose)
-CONTEXT = KeySpec.of(["height", "time"], strict=False)
-CLEARINGHOUSE = {COMPRESSED: KeySpec.of(["meta", "user_states", "oracle"], strict=False),
-                 VERBOSE: KeySpec.of(["meta", "user_states"], strict=False)}
-META = {COMPRESSED: KeySpec.of(["universe", "margin_tables"], strict=False),
-        VERBOSE: KeySpec.of(["universe", "margin_tables", "asset_ctxs"], strict=False)}
-UNIVERSE_ENTRY = KeySpec.of(["name", "sz_decimals", "max_leverage", "margin_table_id"], strict=False)
-MARGIN_TABLE = KeySpec.of(["margin_tiers"], strict=False)
-MARGIN_TIER = KeySpec.of(["lower_bound", "max_leverage"], strict=False)
-ASSET_CTX = KeySpec.of(["mark_px", "oracle_px"], strict=False)
-ORACLE = KeySpec.of(["pxs"], strict=False)
-USER_STATES = KeySpec.of(["user_to_state"], strict=False)
-
-# Compressed user state: "u", "p.p", "l", "M", "f.a", "s" are in the notes; "e", "f.o", "f.c", "I.l",
-# "I.r" are ours. "C" and "D" appear on HIP-3 dexes per the notes, meaning unknown: allowed, not read.
-C_USER = KeySpec.of(["u"], ["p", "C", "D"])
-C_POSITIONS = KeySpec.of(["p"])
-C_POSITION = KeySpec.of(["l", "M", "f", "s", "e"])
-C_ISOLATED = KeySpec.of(["l", "r"])
-C_FUNDING = KeySpec.of(["o"], ["a", "c"])
-
-V_USER = KeySpec.of(["raw_usd"], ["asset_positions"])
-V_ASSET_POSITION = KeySpec.of(["position"], ["type"])
-V_POSITION = KeySpec.of(["coin", "szi", "entry_px", "leverage", "cum_funding"])
-V_LEVERAGE = KeySpec.of(["type", "value"], ["raw_usd"])
-V_FUNDING = KeySpec.of(["since_open"], ["all_time", "since_change"])
-
-SPOT = KeySpec.of(["tokens", "user_states"], strict=False)
-SPOT_TOKEN = KeySpec.of(["name", "wei_decimals"], strict=False)
-SPOT_USER = KeySpec.of(["b"])
-STAKING = KeySpec.of(["delegations"], strict=False)
+def expect_int(value: Any, where: Where) -> int:
+    if type(value) is int:
+        return value
+    raise NodeLayoutError(f"{path_of(where)}: expected an integer, found {describe(value)}")
 
 
-_LEVERAGE_KINDS = frozenset({"C", "I"})
-
-
-def check_compressed_user(state: Any, where: Where) -> dict:
-    C_USER.check(state, where)
-    held = state.get("p")
-    if held is None:
-        return state
-    entries = C_POSITIONS.check(held, (where, ".p"))["p"]
-    if type(entries) is not list:
-        raise NodeLayoutError(f"{path_of(where)}.p.p: expected a list, found {_describe(entries)}")
-    for k, entry in enumerate(entries):
-        at = (where, f".p.p[{k}]")
-        pos = C_POSITION.check(expect_pair(entry, at)[1], (at, "[1]"))
-        leverage = pos["l"]
-        if not (type(leverage) is dict and len(leverage) == 1 and leverage.keys() <= _LEVERAGE_KINDS):
-            raise NodeLayoutError(f"{path_of(at)}[1].l: expected {{'C': leverage}} or {{'I': {{...}}}}, "
-                                  f"found {_describe(leverage)}")
-        if "I" in leverage:
-            C_ISOLATED.check(leverage["I"], (at, "[1].l.I"))
-        C_FUNDING.check(pos["f"], (at, "[1].f"))
-    return state
-
-
-def check_verbose_user(state: Any, where: Where) -> dict:
-    V_USER.check(state, where)
-    entries = state.get("asset_positions") or []
-    if type(entries) is not list:
-        raise NodeLayoutError(f"{path_of(where)}.asset_positions: expected a list, found {_describe(entries)}")
-    for k, entry in enumerate(entries):
-        at = (where, f".asset_positions[{k}]")
-        pos = V_POSITION.check(V_ASSET_POSITION.check(entry, at)["position"], (at, ".position"))
-        leverage = V_LEVERAGE.check(pos["leverage"], (at, ".position.leverage"))
-        if leverage["type"] not in ("cross", "isolated") or (leverage["type"] == "isolated") != ("raw_usd" in leverage):
-            raise NodeLayoutError(f"{path_of(at)}.position.leverage: expected type 'cross', or 'isolated' with "
-                                  f"raw_usd, found {leverage!r}")
-        V_FUNDING.check(pos["cum_funding"], (at, ".position.cum_funding"))
-    return state
-
-
-def check_meta(meta: Any, layout: str, where: str) -> dict:
-    META[layout].check(meta, where)
-    for i, entry in enumerate(_list(meta["universe"], where + ".universe")):
-        UNIVERSE_ENTRY.check(entry, f"{where}.universe[{i}]")
-    for i, entry in enumerate(_list(meta["margin_tables"], where + ".margin_tables")):
-        table = MARGIN_TABLE.check(expect_pair(entry, f"{where}.margin_tables[{i}]")[1],
-                                   f"{where}.margin_tables[{i}][1]")
-        for k, tier in enumerate(_list(table["margin_tiers"], f"{where}.margin_tables[{i}][1].margin_tiers")):
-            MARGIN_TIER.check(tier, f"{where}.margin_tables[{i}][1].margin_tiers[{k}]")
-    if layout == VERBOSE:
-        ctxs = _list(meta["asset_ctxs"], where + ".asset_ctxs")
-        for i, ctx in enumerate(ctxs):
-            ASSET_CTX.check(ctx, f"{where}.asset_ctxs[{i}]")
-        if len(ctxs) != len(meta["universe"]):
-            raise NodeLayoutError(f"{where}.asset_ctxs: {len(ctxs)} entries for {len(meta['universe'])} markets")
-    return meta
-
-
-def _list(obj: Any, where: str) -> list:
-    if not isinstance(obj, list):
-        raise NodeLayoutError(f"{where}: expected a list, found {_describe(obj)}")
+def as_list(obj: Any, where: Where) -> list:
+    if type(obj) is not list:
+        raise NodeLayoutError(f"{path_of(where)}: expected a list, found {describe(obj)}")
     return obj
+
+
+# ----- key specs (evidence: R, K, V of docs/node-source.md) ------------------------------------------
+
+ROOT = KeySpec.of(["exchange"])
+EXCHANGE = KeySpec.of(["locus"])
+LOCUS = KeySpec.of(["cls", "ctx"])
+CONTEXT = KeySpec.of(["height", "time"])
+CLEARINGHOUSE = KeySpec.of(["meta", "user_states", "oracle"])
+META = KeySpec.of(["universe", "marginTableIdToMarginTable"],
+                  ["collateralToken", "pdi", "collateralIsAlignedQuoteToken", "collateralTokenName"],
+                  CLS + ".meta")
+UNIVERSE_ENTRY = KeySpec.of(["name", "szDecimals", "marginTableId"],
+                            ["marginMode", "onlyIsolated", "isDelisted", "maxLeverage"], CLS + ".meta.universe[]")
+MARGIN_TABLE = KeySpec.of(["margin_tiers"], ["description"], CLS + ".meta.marginTableIdToMarginTable[][1]")
+MARGIN_TIER = KeySpec.of(["lower_bound", "max_leverage"], ["maintenance_deduction"],
+                         CLS + ".meta.marginTableIdToMarginTable[][1].margin_tiers[]")
+ORACLE = KeySpec.of(["pxs"])
+ORACLE_PX = KeySpec.of(["px"])
+USER_STATES = KeySpec.of(["user_to_state"])
+
+USER_STATE = KeySpec.of(["u"], ["p", "S", "D"], USER)
+HELD = KeySpec.of(["p"], (), USER + ".p")
+POSITION_SPEC = KeySpec.of(["s", "e", "M"], ["l", "f"], POSITION)
+ISOLATED = KeySpec.of(["l", "u"], (), POSITION + ".l.I")
+FUNDING = KeySpec.of([], ["a", "o", "c"], POSITION + ".f")
+
+SPOT_USER = KeySpec.of(["b"], (), SPOT_SECTION + ".user_states[][1]")
+SPOT_BALANCE = KeySpec.of(["t"], (), SPOT_SECTION + ".user_states[][1].b[][1]")
+STAKING = KeySpec.of(["delegations"])
+
 
 
 # ----- the walk ------------------------------------------------------------------------------------
 
 
 class Visitor(Protocol):
-    """What the walk hands over, already checked against the layout. `dex` is the clearinghouse's index."""
+    """What the walk hands over. `dex` is the clearinghouse's index; `entry` a user state's index in
+    user_to_state. Unknown keys go to `unknown`, required ones are checked by the visitor's reader."""
 
-    def context(self, layout: str, ctx: dict) -> None: ...
+    unknown: UnknownKeys
 
-    def meta(self, layout: str, dex: int, meta: dict) -> None: ...
+    def context(self, ctx: dict) -> None: ...
 
-    def oracle(self, dex: int, oracle: dict) -> None: ...
+    def meta(self, dex: int, meta: dict) -> None: ...
 
-    def user(self, layout: str, dex: int, address: Any, state: dict, where: Where) -> None: ...
+    def oracle(self, dex: int, pxs: list) -> None: ...
+
+    def user(self, dex: int, entry: int, address: Any, state: Any, where: Where) -> None: ...
 
     def section(self, where: str) -> None:
-        """An optional section (`SPOT_SECTION`, `STAKING_SECTION`) is present."""
-        ...
-
-    def spot_tokens(self, tokens: list) -> None: ...
+        """An optional section (`SPOT_SECTION`, `MODES_SECTION`, `STAKING_SECTION`) is present."""
 
     def spot_user(self, address: Any, state: dict, where: Where) -> None: ...
+
+    def account_mode(self, address: Any, mode: Any, where: Where) -> None: ...
 
     def stake(self, address: Any, delegations: Any, where: Where) -> None: ...
 
     def optional_section_failed(self, section: str, error: NodeLayoutError) -> None:
-        """A spot or staking section departs from the known layout: its columns are left null."""
-        ...
+        """An optional section departs from the evidenced layout: it is left out, and the walk goes on."""
 
 
-@dataclass
-class _Seen:
-    exchange_keys: list = field(default_factory=list)
-    locus_keys: list | None = None
-    has_cls: bool = False
-    has_locus_ctx: bool = False
-    has_context: bool = False
-    clearinghouses: int = 0  # perp_dexs items with a clearinghouse
-    first_bare_dex: tuple[int, list] | None = None  # index and keys of the first perp_dexs item without one
-
-    def layout(self) -> str:
-        if self.has_cls and self.clearinghouses:
-            raise NodeLayoutError("exchange: both exchange.locus.cls (2026 layout) and "
-                                  "exchange.perp_dexs[].clearinghouse (2025 layout) are present")
-        if self.has_cls:
-            if not self.has_locus_ctx:
-                raise NodeLayoutError(CONTEXT_KEY.problem(self.locus_keys or [], "exchange.locus"))
-            return COMPRESSED
-        if self.clearinghouses:
-            if self.first_bare_dex is not None:
-                raise NodeLayoutError(self._bare_dex_problem())
-            if not self.has_context:
-                raise NodeLayoutError(VERBOSE_CONTEXT_KEY.problem(self.exchange_keys, "exchange"))
-            return VERBOSE
-        if self.locus_keys is not None:
-            raise NodeLayoutError(CLS_KEY.problem(self.locus_keys, "exchange.locus"))
-        if self.first_bare_dex is not None:
-            raise NodeLayoutError(self._bare_dex_problem())
-        raise NodeLayoutError("exchange: expected key 'locus' (2026 layout) or 'perp_dexs' (2025 layout), "
-                              f"found {sorted(map(str, self.exchange_keys))}")
-
-    def _bare_dex_problem(self) -> str:
-        assert self.first_bare_dex is not None
-        i, keys = self.first_bare_dex
-        return f"exchange.perp_dexs[{i}]: expected key 'clearinghouse', found {sorted(map(str, keys))}"
-
-
-def walk(cur: Cursor, v: Visitor) -> str:
-    """Drive `v` through the whole document; the layout's name, or `NodeLayoutError`."""
+def walk(cur: Cursor, v: Visitor) -> None:
+    """Drive `v` through the whole document, or raise `NodeLayoutError`."""
     keys = []
-    layout = None
     for key in cur.map_keys("(root)"):
         keys.append(key)
         if key == "exchange":
-            layout = _exchange(cur, v)
+            _exchange(cur, v)
         else:
             cur.skip()
-    if layout is None:
-        raise NodeLayoutError(ROOT.problem(keys, "(root)"))
-    return layout
+    ROOT.check(dict.fromkeys(keys), "(root)")
 
 
-def _exchange(cur: Cursor, v: Visitor) -> str:
-    seen = _Seen()
+def _exchange(cur: Cursor, v: Visitor) -> None:
+    keys = []
     for key in cur.map_keys("exchange"):
-        seen.exchange_keys.append(key)
+        keys.append(key)
         if key == "locus":
-            _locus(cur, v, seen)
-        elif key == "perp_dexs":
-            _perp_dexs(cur, v, seen)
-        elif key == "context":
-            seen.has_context = True
-            v.context(VERBOSE, CONTEXT.check(cur.read(), "exchange.context"))
+            _locus(cur, v)
         elif key == "c_staking":
             _optional(cur, v, STAKING_SECTION, _staking)
         else:
             cur.skip()
-    return seen.layout()
+    EXCHANGE.check(dict.fromkeys(keys), "exchange")
 
 
-def _locus(cur: Cursor, v: Visitor, seen: _Seen) -> None:
-    seen.locus_keys = []
+def _locus(cur: Cursor, v: Visitor) -> None:
+    keys = []
     for key in cur.map_keys("exchange.locus"):
-        seen.locus_keys.append(key)
+        keys.append(key)
         if key == "cls":
-            seen.has_cls = True
             for d in cur.array_items("exchange.locus.cls"):
-                _clearinghouse(cur, v, COMPRESSED, d, f"exchange.locus.cls[{d}]")
+                _clearinghouse(cur, v, d, f"exchange.locus.cls[{d}]")
         elif key == "ctx":
-            seen.has_locus_ctx = True
-            v.context(COMPRESSED, CONTEXT.check(cur.read(), "exchange.locus.ctx"))
+            v.context(CONTEXT.check(cur.read(), "exchange.locus.ctx"))
         elif key == "scl":
             _optional(cur, v, SPOT_SECTION, _spot)
+        elif key == "ust":
+            _optional(cur, v, MODES_SECTION, _modes)
         else:
             cur.skip()
+    LOCUS.check(dict.fromkeys(keys), "exchange.locus")
 
 
-def _perp_dexs(cur: Cursor, v: Visitor, seen: _Seen) -> None:
-    for d in cur.array_items("exchange.perp_dexs"):
-        keys = []
-        for key in cur.map_keys(f"exchange.perp_dexs[{d}]"):
-            keys.append(key)
-            if key == "clearinghouse":
-                _clearinghouse(cur, v, VERBOSE, d, f"exchange.perp_dexs[{d}].clearinghouse")
-            else:
-                cur.skip()
-        if "clearinghouse" in keys:
-            seen.clearinghouses += 1
-        elif seen.first_bare_dex is None:
-            seen.first_bare_dex = (d, keys)
-
-
-def _clearinghouse(cur: Cursor, v: Visitor, layout: str, d: int, where: str) -> None:
+def _clearinghouse(cur: Cursor, v: Visitor, d: int, where: str) -> None:
     keys = []
     for key in cur.map_keys(where):
         keys.append(key)
         if key == "meta":
-            v.meta(layout, d, check_meta(cur.read(), layout, where + ".meta"))
+            v.meta(d, META.check(cur.read(), where + ".meta", v.unknown))
         elif key == "user_states":
-            _user_states(cur, v, layout, d, where + ".user_states")
-        elif key == "oracle" and layout == COMPRESSED:
-            v.oracle(d, ORACLE.check(cur.read(), where + ".oracle"))
+            _user_states(cur, v, d, where + ".user_states")
+        elif key == "oracle":
+            _oracle(cur, v, d, where + ".oracle")
         else:
             cur.skip()
-    CLEARINGHOUSE[layout].check(dict.fromkeys(keys), where)
+    CLEARINGHOUSE.check(dict.fromkeys(keys), where)
 
 
-def _entries(cur: Cursor, where: str) -> Iterable[tuple[Any, Any, Where]]:
-    """The (key, value, path) entries of a map stored as a map or as a list of [key, value] pairs."""
+def _oracle(cur: Cursor, v: Visitor, d: int, where: str) -> None:
+    keys = []
+    for key in cur.map_keys(where):
+        keys.append(key)
+        if key == "pxs":
+            v.oracle(d, as_list(cur.read(), where + ".pxs"))
+        else:
+            cur.skip()  # external_perp_pxs, err_dur_guard, lpxk [V]
+    ORACLE.check(dict.fromkeys(keys), where)
+
+
+def _entries(cur: Cursor, where: str) -> Iterable[tuple[int, Any, Any, Where]]:
+    """The (index, key, value, path) entries of a map stored as a list of [key, value] pairs (or a map)."""
     read = cur.read
     if cur.kind() == "map":
-        for key in cur.map_keys(where):
-            yield key, read(), (where, (key,))
+        for i, key in enumerate(cur.map_keys(where)):
+            yield i, key, read(), (where, (key,))
         return
     for i in cur.array_items(where):
         entry = read()
         if type(entry) is not list or len(entry) != 2:
             expect_pair(entry, (where, i))  # raises
-        yield entry[0], entry[1], ((where, i), "[1]")
+        yield i, entry[0], entry[1], ((where, i), "[1]")
 
 
-def _user_states(cur: Cursor, v: Visitor, layout: str, d: int, where: str) -> None:
+def _user_states(cur: Cursor, v: Visitor, d: int, where: str) -> None:
     keys = []
-    check = check_compressed_user if layout == COMPRESSED else check_verbose_user
     for key in cur.map_keys(where):
         keys.append(key)
         if key != "user_to_state":
-            cur.skip()
+            cur.skip()  # users_with_positions, ... [R]
             continue
-        for address, state, at in _entries(cur, where + ".user_to_state"):
-            v.user(layout, d, address, check(state, at), at)
+        for i, address, state, at in _entries(cur, where + ".user_to_state"):
+            v.user(d, i, address, state, at)
     USER_STATES.check(dict.fromkeys(keys), where)
 
 
@@ -378,10 +300,10 @@ Fail = Callable[[NodeLayoutError], None]
 
 
 def _optional(cur: Cursor, v: Visitor, where: str, read: Callable[[Cursor, Visitor, str, Fail], None]) -> None:
-    """Read an optional section (spot, staking). One that departs from the known layout is reported to the
-    visitor, and the walk goes on: the perp figures do not depend on it. Such a section is read with
-    every check made either before a value is consumed or after it is read whole, so that an error never
-    leaves the cursor inside a value."""
+    """Read an optional section (spot, account modes, staking). One that departs from the evidenced
+    layout is reported to the visitor and the walk goes on: the perp figures do not depend on it. Every
+    check is made before a value is consumed or after it is read whole, so an error never leaves the
+    cursor inside a value."""
     v.section(where)
     errors: list[NodeLayoutError] = []
     read(cur, v, where, errors.append)
@@ -398,52 +320,48 @@ def _keys_or_skip(cur: Cursor, where: str, fail: Fail) -> Iterable[Any]:
     yield from cur.map_keys(where)
 
 
-def _entries_or_skip(cur: Cursor, where: str, fail: Fail) -> Iterable[tuple[Any, Any, Where]]:
+def _pairs_or_skip(cur: Cursor, where: str, fail: Fail) -> Iterable[tuple[Any, Any, Where]]:
+    """Entries of a list of [key, value] pairs (or a map); a malformed entry is reported to `fail`."""
     if cur.kind() == "scalar":
         fail(NodeLayoutError(f"{where}: expected a map or a list of [key, value] pairs, found a single value"))
         cur.skip()
         return
     if cur.kind() == "map":
-        yield from _entries(cur, where)
+        for key in cur.map_keys(where):
+            yield key, cur.read(), (where, (key,))
         return
     for i in cur.array_items(where):
         entry = cur.read()
         if type(entry) is list and len(entry) == 2:
             yield entry[0], entry[1], ((where, i), "[1]")
         else:
-            fail(NodeLayoutError(f"{where}[{i}]: expected a [key, value] pair, found {_describe(entry)}"))
+            fail(NodeLayoutError(f"{where}[{i}]: expected a [key, value] pair, found {describe(entry)}"))
 
 
 def _spot(cur: Cursor, v: Visitor, where: str, fail: Fail) -> None:
     keys = []
     for key in _keys_or_skip(cur, where, fail):
         keys.append(key)
-        if key == "tokens":
-            tokens = cur.read()
+        if key != "user_states":
+            cur.skip()
+            continue
+        for address, state, at in _pairs_or_skip(cur, where + ".user_states", fail):
             try:
-                for i, entry in enumerate(_list(tokens, where + ".tokens")):
-                    SPOT_TOKEN.check(expect_pair(entry, f"{where}.tokens[{i}]")[1], f"{where}.tokens[{i}][1]")
-                v.spot_tokens(tokens)
+                v.spot_user(address, SPOT_USER.check(state, at, v.unknown), at)
             except NodeLayoutError as exc:
                 fail(exc)
-        elif key == "user_states":
-            inner = []
-            for k in _keys_or_skip(cur, where + ".user_states", fail):
-                inner.append(k)
-                if k != "user_to_state":
-                    cur.skip()
-                    continue
-                for address, state, at in _entries_or_skip(cur, where + ".user_states.user_to_state", fail):
-                    try:
-                        v.spot_user(address, SPOT_USER.check(state, at), at)
-                    except NodeLayoutError as exc:
-                        fail(exc)
-            if "user_to_state" not in inner:
-                fail(NodeLayoutError(USER_STATES.problem(inner, where + ".user_states")))
-        else:
-            cur.skip()
-    if keys and not SPOT.required <= set(keys):
-        fail(NodeLayoutError(SPOT.problem(keys, where)))
+    if keys and "user_states" not in keys:
+        fail(NodeLayoutError(f"{where}: expected key 'user_states', found {sorted(map(str, keys))}"))
+
+
+def _modes(cur: Cursor, v: Visitor, where: str, fail: Fail) -> None:
+    """`ust[[addr, {..., "a": mode}]]` (1.8M entries on mainnet [V]): only `a` is read. Each entry is
+    decoded whole, in C: cheaper than passing over its other keys one by one in Python."""
+    for address, state, at in _pairs_or_skip(cur, where, fail):
+        if type(state) is not dict:
+            fail(NodeLayoutError(f"{path_of(at)}: expected a map, found {describe(state)}"))
+        elif "a" in state:
+            v.account_mode(address, state["a"], at)
 
 
 def _staking(cur: Cursor, v: Visitor, where: str, fail: Fail) -> None:
@@ -453,7 +371,7 @@ def _staking(cur: Cursor, v: Visitor, where: str, fail: Fail) -> None:
         if key != "delegations":
             cur.skip()
             continue
-        for address, delegations, at in _entries_or_skip(cur, where + ".delegations", fail):
+        for address, delegations, at in _pairs_or_skip(cur, where + ".delegations", fail):
             try:
                 v.stake(address, delegations, at)
             except NodeLayoutError as exc:
@@ -467,39 +385,44 @@ def _staking(cur: Cursor, v: Visitor, where: str, fail: Fail) -> None:
 
 @dataclass(frozen=True)
 class Probe:
-    layout: str  # "compressed" | "verbose"
+    layout: str  # "2026"
     format: str  # "rmp" | "json"
 
 
 class _Recognised(Exception):
-    def __init__(self, layout: str):
-        self.layout = layout
+    pass
 
 
 class _ProbeVisitor:
-    def context(self, layout, ctx):
+    """Checks what it is handed with the reader's own checks, and stops at the first user state holding
+    a position (once its positions are checked)."""
+
+    def __init__(self):
+        from hltracker.sources.hyperliquid_node.reader import check_user_state
+
+        self.unknown = UnknownKeys()
+        self._check = check_user_state
+
+    def context(self, ctx):
         pass
 
-    def meta(self, layout, dex, meta):
+    def meta(self, dex, meta):
         pass
 
-    def oracle(self, dex, oracle):
+    def oracle(self, dex, pxs):
         pass
 
-    def user(self, layout, dex, address, state, where):
-        # The walk checked the state's keys; stop at the first one holding a position, so that the
-        # position keys are checked too.
-        held = (state.get("p") or {}).get("p") if layout == COMPRESSED else state.get("asset_positions")
-        if held:
-            raise _Recognised(layout)
+    def user(self, dex, entry, address, state, where):
+        if self._check(state, where, self.unknown):
+            raise _Recognised
 
     def section(self, where):
         pass
 
-    def spot_tokens(self, tokens):
+    def spot_user(self, address, state, where):
         pass
 
-    def spot_user(self, address, state, where):
+    def account_mode(self, address, mode, where):
         pass
 
     def stake(self, address, delegations, where):
@@ -510,18 +433,16 @@ class _ProbeVisitor:
 
 
 def probe_layout(path: str | Path) -> Probe:
-    """The layout of the state file at `path`, read only as far as the first user state that holds a
-    position (the whole file when none does); raises
-    `NodeLayoutError` (naming the key path) when it is none of the known ones."""
+    """The layout of the state file at `path`, read only as far as the first user state holding a position
+    (the whole file when none does); `NodeLayoutError` (naming the key path) when it departs from it."""
     path = Path(path)
     backend = "yajl2_c"
     while True:
         try:
             with open_cursor(path, json_backend=backend) as cur:
-                try:
-                    return Probe(layout=walk(cur, _ProbeVisitor()), format=cur.format)
-                except _Recognised as found:
-                    return Probe(layout=found.layout, format=cur.format)
+                with suppress(_Recognised):
+                    walk(cur, _ProbeVisitor())
+                return Probe(layout=LAYOUT, format=cur.format)
         except JsonNeedsPythonBackend:
             backend = "python"  # yajl's C parser stops at integers beyond 64 bits
         except NodeStateError as exc:

@@ -25,9 +25,9 @@ import polars as pl
 
 from hltracker.model import Snapshot
 from hltracker.sources.hyperliquid_node.convert import SOURCE_NAME, to_snapshot
-from hltracker.sources.hyperliquid_node.errors import NodeStateError, TruncatedStateError
+from hltracker.sources.hyperliquid_node.errors import MarksUnavailableError, NodeStateError, TruncatedStateError
 from hltracker.sources.hyperliquid_node.probe import KNOWN_LAYOUTS
-from hltracker.sources.hyperliquid_node.reader import read_raw_state
+from hltracker.sources.hyperliquid_node.reader import read_node_state
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,17 @@ def list_state_files(path: str | Path) -> list[tuple[int | None, Path]]:
 
 
 def read_state_file(path: str | Path, markets_from: Callable[[], pl.DataFrame] | None = None) -> Snapshot:
-    """The snapshot in one state file (see `HyperliquidNodeSource`)."""
+    """The snapshot in one state file (see `HyperliquidNodeSource`). Keys no evidence names are counted
+    per key path in `extra["unknown_keys"]` and logged; they never stop the read."""
     path = Path(path)
-    raw = read_raw_state(path, have_marks=markets_from is not None)
+    if markets_from is None:  # before reading a 1 GB file: a setting, not a bad file
+        raise MarksUnavailableError("a node's state file carries no mark prices")
+    state = read_node_state(path)
+    if state.unknown_keys:
+        log.warning("node state %s: keys no evidence names (counted per key path, not read): %s", path.name,
+                    "; ".join(f"{k} x{n}" for k, n in sorted(state.unknown_keys.items())))
     try:
-        return to_snapshot(raw, markets_from, path)
+        return to_snapshot(state, markets_from, path)
     except NodeStateError as exc:
         raise exc.at(path) from exc
 
@@ -74,8 +80,9 @@ class HyperliquidNodeSource:
     name: ClassVar[str] = SOURCE_NAME  # "hyperliquid-node"
     description: ClassVar[str] = (
         "Experimental: a Hyperliquid non-validator node's periodic ABCI state snapshots "
-        "(periodic_abci_states/{date}/{height}.rmp, or their translated JSON). The state layout is "
-        "undocumented and reverse engineered; an unknown layout stops with the key path where it departs."
+        "(periodic_abci_states/{date}/{height}.rmp, or their translated JSON), read in the layout "
+        "public readers of real files show; a missing key stops with its key path, unknown keys are "
+        "counted."
     )
     # The state holds every wallet of every market, so long and short sizes balance.
     full_market: ClassVar[bool] = True
@@ -84,9 +91,10 @@ class HyperliquidNodeSource:
                  markets_from: Callable[[], pl.DataFrame] | None = None,
                  on_invalid: Callable[[NodeStateError], None] | None = None):
         """`markets_from`: returns a markets frame (the contract's schema) whose marks, mids, premiums,
-        funding rates and 24h volumes are used when the state carries no marks (the 2026 layout); the CLI
-        builds it from an info endpoint's `metaAndAssetCtxs`. `on_invalid`: called with the error of each
-        unreadable or invalid file, which is then skipped; without it such a file raises."""
+        funding rates and 24h volumes are used (a state file carries no marks); the CLI builds it from the
+        public info API's `metaAndAssetCtxs` (a node's local info server does not serve it). `on_invalid`:
+        called with the error of each unreadable or invalid file, which is then skipped; without it such a
+        file raises."""
         if poll_seconds <= 0:
             raise ValueError(f"poll_seconds must be positive, got {poll_seconds}")
         self.path = Path(path).expanduser()
@@ -129,7 +137,7 @@ class HyperliquidNodeSource:
             "path": str(self.path),
             "follow": self.follow,
             "poll_seconds": self.poll_seconds,
-            "markets_from": self.markets_from is not None,  # marks for states without them (2026 layout)
+            "markets_from": self.markets_from is not None,  # marks: a state file has none
             "files": len(list_state_files(self.path)),
             "layouts": dict(KNOWN_LAYOUTS),
         }
