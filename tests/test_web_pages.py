@@ -337,7 +337,7 @@ def test_a_wallet_without_fills_shows_the_empty_states(dash):
                    and dash.api.get(summary, params={"address": p["address"]}).json()["totalTrades"] == 0)
     html = _page(dash, f"/wallet/{address}")
     for message in ("No fills in the 24 hours before the snapshot.", "No trades closed in the 7 days before the "
-                    "snapshot.", "No closed trades yet."):
+                    "snapshot.", "No closed trades rebuilt from fills yet."):
         assert message in html
     links = csv_links(html)
     assert {"fills", "trades", "summary"} <= links.keys()

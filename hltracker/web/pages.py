@@ -11,7 +11,7 @@ from hltracker.model.cohorts import COHORTS_BY_ID, PNL_COHORT_IDS, SIZE_COHORT_I
 from hltracker.model.wire import iso_ms
 from hltracker.web.format import sparkline
 from hltracker.web.panels import Column, Page, Panel, category_chart, time_chart
-from hltracker.web.reader import ApiReader
+from hltracker.web.reader import FILLS_PAGE, MAX_FILL_PAGES, ApiReader
 from hltracker.web.view import SPANS, View
 
 EPOCH_ISO = "1970-01-01T00:00:00.000Z"
@@ -1014,7 +1014,7 @@ def wallet(reader: ApiReader, view: View, address: str) -> Page:
 
 FILLS_SHOWN = 100
 FILL_COLUMNS = [
-    Column("time", "time", "time"),
+    Column("time", "time", "seconds"),
     Column("coin", "coin", "coin"),
     Column("dir", "dir"),
     Column("px", "price", "price"),
@@ -1056,12 +1056,14 @@ def day_windows(start: datetime, end: datetime) -> list[tuple[str, str]]:
 def _wallet_fills(reader: ApiReader, address: str) -> Panel:
     """The newest fills of the 24 hours before the snapshot (`/fills`, one request per UTC day)."""
     end = reader.snapshot.taken_at
-    fills = [f for start, stop in day_windows(end - timedelta(hours=24), end) for f in
-             reversed(reader.fills(address, start, stop))][:FILLS_SHOWN]
+    days = [reader.fills(address, start, stop) for start, stop in day_windows(end - timedelta(hours=24), end)]
+    fills = [f for day in days for f in reversed(day)][:FILLS_SHOWN]
     rows = [{**{c.key: f.get(c.key) for c in FILL_COLUMNS}, "liquidation": f["fillType"] == "liquidation"}
             for f in fills]
-    return Panel("fills", "Recent fills", "table", FILL_COLUMNS, rows,
-                 note=f"the last 24 hours before the snapshot, newest first (at most {FILLS_SHOWN})",
+    note = f"the last 24 hours before the snapshot, newest first (at most {FILLS_SHOWN})"
+    if any(len(day) >= MAX_FILL_PAGES * FILLS_PAGE for day in days):  # the reader stopped before the day's end
+        note += f"; over {MAX_FILL_PAGES * FILLS_PAGE:,} fills in a UTC day: the newest of the first read"
+    return Panel("fills", "Recent fills", "table", FILL_COLUMNS, rows, note=note, wide=True,
                  empty="No fills in the 24 hours before the snapshot.")
 
 
@@ -1083,7 +1085,7 @@ def _wallet_summary(reader: ApiReader, address: str) -> Panel:
              for label, key, kind in SUMMARY_TILES]
     return Panel("summary", "Trading summary", "tiles", [Column(k, k) for k in keys], rows,
                  extra={"tiles": tiles}, note="over every closed trade the store has rebuilt for the wallet",
-                 empty="No closed trades yet.")
+                 empty="No closed trades rebuilt from fills yet.")
 
 
 # --- Status -----------------------------------------------------------------------------------------

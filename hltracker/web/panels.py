@@ -16,7 +16,7 @@ from typing import Any
 class Column:
     key: str
     label: str
-    # text, usd, num, pct, price, time, coin, wallet, cohort, side, split, progress, badges, qty, flag
+    # text, usd, num, pct, price, time, seconds, coin, wallet, cohort, side, split, progress, badges, qty, flag
     kind: str = "text"
     sortable: bool = True
 

@@ -25,6 +25,7 @@ from hltracker.api.routes import closed_trades, downloads, fills, metrics, posit
 from hltracker.store import SnapshotInfo
 
 MAX_SERIES_PAGES = 20  # a chart follows nextCursor for at most 20 pages of 1000 snapshots
+FILLS_PAGE = 1000
 MAX_FILL_PAGES = 10  # a wallet's recent fills: at most 10 pages of 1000 fills per UTC day
 
 
@@ -153,7 +154,7 @@ class ApiReader:
         for _ in range(MAX_FILL_PAGES):
             page = self.call(
                 "/fills",
-                {"start": start, "end": end, "address": address, "limit": 1000, "nextCursor": cursor},
+                {"start": start, "end": end, "address": address, "limit": FILLS_PAGE, "nextCursor": cursor},
                 fills.fills,
                 start=start,
                 end=end,
@@ -161,7 +162,7 @@ class ApiReader:
                 coin=None,
                 side=None,
                 dir=None,
-                limit=1000,
+                limit=FILLS_PAGE,
                 next_cursor=cursor,
             )
             rows += page["fills"]
