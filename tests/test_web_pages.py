@@ -18,7 +18,7 @@ from hltracker.api.auth import hash_key, new_key
 from hltracker.model.wire import iso_ms
 from hltracker.store import open_store
 from hltracker.web import mount_dashboard
-from hltracker.web.pages import COHORT_ORDER
+from hltracker.web.pages import COHORT_ORDER, FILLS_SHOWN, day_windows
 
 WINDOWS = ("all", "24h", "7d", "30d")
 
@@ -281,3 +281,76 @@ def test_an_empty_store_gives_503_pages_that_reload_themselves(tmp_path):
                 answer = httpx.get(base + path, timeout=30)
                 assert answer.status_code == 503 and "location.reload" in answer.text, path
             assert httpx.get(base + "/dashboard/status.json", timeout=30).json()["status"] == "empty"
+
+
+def _recent_fills(dash: Dashboard, address: str) -> list[dict]:
+    """`/fills` over the 24 hours before the snapshot (one request per UTC day), newest first."""
+    out = []
+    for start, end in day_windows(dash.taken_at - timedelta(hours=24), dash.taken_at):
+        day, cursor = [], None
+        while True:
+            query = {"address": address, "start": start, "end": end, "limit": 1000, "nextCursor": cursor}
+            page = dash.api.get("/fills", params={k: v for k, v in query.items() if v}).json()
+            day += page["fills"]
+            if not (cursor := page["nextCursor"]):
+                break
+        out += reversed(day)
+    return out[:FILLS_SHOWN]
+
+
+def test_wallet_page_fills_trades_and_summary_are_the_fill_routes(dash):
+    liquidated = dash.api.get("/fills/liquidation").json()["fills"]
+    address = next(f["address"] for f in liquidated
+                   if dash.api.get("/closed-trades", params={"address": f["address"]}).json()["trades"])
+    html = _page(dash, f"/wallet/{address}")
+    links = csv_links(html)
+    fills = csv_rows(dash.web.get(links["fills"]).text)
+    expected = _recent_fills(dash, address)
+    assert expected and any(f["fillType"] == "liquidation" for f in expected)
+    assert [(r["time"], r["coin"], r["dir"], float(r["px"]), float(r["sz"]), float(r["closedPnl"]), float(r["fee"]),
+             r["liquidation"] == "True") for r in fills] == \
+        [(f["time"], f["coin"], f["dir"], f["px"], f["sz"], f["closedPnl"], f["fee"], f["fillType"] == "liquidation")
+         for f in expected]
+    assert html.count('<span class="flag">liquidation</span>') == sum(
+        f["fillType"] == "liquidation" for f in expected) + sum(
+        t["liquidated"] for t in dash.api.get("/closed-trades", params={"address": address}).json()["trades"])
+    trades = csv_rows(dash.web.get(links["trades"]).text)
+    api_trades = dash.api.get("/closed-trades", params={"address": address}).json()["trades"]
+    assert [(r["coin"], r["direction"], r["openTime"] or None, r["closeTime"], float(r["size"]),
+             float(r["avgEntryPrice"]), float(r["avgExitPrice"]), float(r["netPnl"]), r["liquidated"] == "True")
+            for r in trades] == \
+        [(t["coin"], t["direction"], t["openTime"], t["closeTime"], t["size"], t["avgEntryPrice"], t["avgExitPrice"],
+          t["netPnl"], t["liquidated"]) for t in api_trades]
+    summary = dash.api.get("/closed-trades/summary", params={"address": address}).json()
+    shown = tiles(html)
+    for key in ("winRate", "profitFactor", "expectancy", "netPnl", "totalTrades"):
+        assert shown[key] == summary[key], key
+    (row,) = csv_rows(dash.web.get(links["summary"]).text)
+    assert float(row["netPnl"]) == summary["netPnl"] and int(row["totalTrades"]) == summary["totalTrades"]
+
+
+def test_a_wallet_without_fills_shows_the_empty_states(dash):
+    candidates = dash.api.get("/positions", params={"open": "true", "orderBy": "value", "order": "asc",
+                                                    "limit": 200}).json()["positions"]
+    summary = "/closed-trades/summary"
+    address = next(p["address"] for p in candidates if not _recent_fills(dash, p["address"])
+                   and dash.api.get(summary, params={"address": p["address"]}).json()["totalTrades"] == 0)
+    html = _page(dash, f"/wallet/{address}")
+    for message in ("No fills in the 24 hours before the snapshot.", "No trades closed in the 7 days before the "
+                    "snapshot.", "No closed trades rebuilt from fills yet."):
+        assert message in html
+    links = csv_links(html)
+    assert {"fills", "trades", "summary"} <= links.keys()
+    for panel in ("fills", "trades", "summary"):
+        assert csv_rows(dash.web.get(links[panel]).text) == [], panel
+
+
+def test_a_page_query_string_does_not_reach_the_api_cache(dash):
+    """`address[]` on a wallet page is not passed to the routes, whose cached answers the API serves."""
+    wallets = [p["address"] for p in dash.api.get("/positions", params={"open": "true", "orderBy": "value",
+                                                                          "limit": 40}).json()["positions"]]
+    mine, other = wallets[-1], next(w for w in wallets if w != wallets[-1])
+    _page(dash, f"/wallet/{mine}?address[]={other}")
+    answer = dash.api.get("/positions", params={"limit": 100, "address": mine, "open": "true", "orderBy": "value",
+                                                "order": "desc"}).json()["positions"]
+    assert answer and {p["address"] for p in answer} == {mine}

@@ -46,11 +46,13 @@ def price(value: float | None) -> str:
     return f"{value:.6g}"
 
 
-def when(text: str | None) -> str:
-    """An ISO timestamp of the API as `2026-03-24 09:54 UTC`."""
+def when(text: str | None, seconds: bool = False) -> str:
+    """An ISO timestamp of the API as `2026-03-24 09:54 UTC` (`09:54:07` with `seconds`)."""
     if not text:
         return "–"
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).strftime(
+        "%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC"
+    )
 
 
 def short_address(address: str) -> str:

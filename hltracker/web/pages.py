@@ -3,7 +3,7 @@ answers (`ApiReader`): the figures are the API's, only arranged."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from itertools import accumulate
 
 from hltracker.api.errors import bad_request, not_found
@@ -11,7 +11,7 @@ from hltracker.model.cohorts import COHORTS_BY_ID, PNL_COHORT_IDS, SIZE_COHORT_I
 from hltracker.model.wire import iso_ms
 from hltracker.web.format import sparkline
 from hltracker.web.panels import Column, Page, Panel, category_chart, time_chart
-from hltracker.web.reader import ApiReader
+from hltracker.web.reader import FILLS_PAGE, MAX_FILL_PAGES, ApiReader
 from hltracker.web.view import SPANS, View
 
 EPOCH_ISO = "1970-01-01T00:00:00.000Z"
@@ -1003,12 +1003,89 @@ def wallet(reader: ApiReader, view: View, address: str) -> Page:
     )
     page = Page(
         "Wallet",
-        [open_panel, chart, closed_panel],
+        [open_panel, chart, _wallet_summary(reader, address), _wallet_fills(reader, address),
+         _wallet_trades(reader, address), closed_panel],
         heading=address,
-        subtitle="fills and trade history will show here once the API serves them",
+        subtitle="positions, fills and closed trades",
     )
     page.panels[0].extra["wallet_segments"] = segments
     return page
+
+
+FILLS_SHOWN = 100
+FILL_COLUMNS = [
+    Column("time", "time", "seconds"),
+    Column("coin", "coin", "coin"),
+    Column("dir", "dir"),
+    Column("px", "price", "price"),
+    Column("sz", "size", "qty"),
+    Column("closedPnl", "closed PnL", "usd"),
+    Column("fee", "fee", "usd"),
+    Column("liquidation", "liquidation", "flag"),
+]
+TRADE_COLUMNS = [
+    Column("coin", "coin", "coin"),
+    Column("direction", "direction", "side"),
+    Column("openTime", "opened", "time"),
+    Column("closeTime", "closed", "time"),
+    Column("size", "size", "qty"),
+    Column("avgEntryPrice", "entry", "price"),
+    Column("avgExitPrice", "exit", "price"),
+    Column("netPnl", "net PnL", "usd"),
+    Column("liquidated", "liquidated", "flag"),
+]
+SUMMARY_TILES = [
+    ("Win rate", "winRate", "pct"),
+    ("Profit factor", "profitFactor", "num"),
+    ("Expectancy", "expectancy", "usd"),
+    ("Net PnL", "netPnl", "usd"),
+    ("Closed trades", "totalTrades", "compact"),
+]
+
+
+def day_windows(start: datetime, end: datetime) -> list[tuple[str, str]]:
+    """[start, end] cut at UTC midnights into windows of one day each (what `/fills` takes), newest first."""
+    windows = []
+    while end >= start:
+        midnight = datetime.combine(end.date(), time.min, end.tzinfo)
+        windows.append((iso_ms(max(start, midnight)), iso_ms(end)))
+        end = midnight - timedelta(milliseconds=1)
+    return windows
+
+
+def _wallet_fills(reader: ApiReader, address: str) -> Panel:
+    """The newest fills of the 24 hours before the snapshot (`/fills`, one request per UTC day)."""
+    end = reader.snapshot.taken_at
+    days = [reader.fills(address, start, stop) for start, stop in day_windows(end - timedelta(hours=24), end)]
+    fills = [f for day in days for f in reversed(day)][:FILLS_SHOWN]
+    rows = [{**{c.key: f.get(c.key) for c in FILL_COLUMNS}, "liquidation": f["fillType"] == "liquidation"}
+            for f in fills]
+    note = f"the last 24 hours before the snapshot, newest first (at most {FILLS_SHOWN})"
+    if any(len(day) >= MAX_FILL_PAGES * FILLS_PAGE for day in days):  # the reader stopped before the day's end
+        note += f"; over {MAX_FILL_PAGES * FILLS_PAGE:,} fills in a UTC day: the newest of the first read"
+    return Panel("fills", "Recent fills", "table", FILL_COLUMNS, rows, note=note, wide=True,
+                 empty="No fills in the 24 hours before the snapshot.")
+
+
+def _wallet_trades(reader: ApiReader, address: str) -> Panel:
+    trades = reader.closed_trades(address)
+    rows = [{c.key: t[c.key] for c in TRADE_COLUMNS} for t in trades]
+    return Panel("trades", "Closed trades", "table", TRADE_COLUMNS, rows, wide=True,
+                 note="trades (open to flat) closed in the 7 days before the snapshot, newest first (at most 100); "
+                 "net PnL = closed PnL - fees - funding",
+                 empty="No trades closed in the 7 days before the snapshot.")
+
+
+def _wallet_summary(reader: ApiReader, address: str) -> Panel:
+    summary = reader.closed_trades_summary(address)
+    keys = ["totalTrades", "winningTrades", "losingTrades", "liquidatedTrades", "winRate", "profitFactor",
+            "expectancy", "netPnl", "avgGain", "avgLoss", "totalVolume", "totalFees"]
+    rows = [{k: summary[k] for k in keys}] if summary["totalTrades"] else []
+    tiles = [{"label": label, "key": key, "kind": kind, "value": summary[key], "change": None, "spark": ""}
+             for label, key, kind in SUMMARY_TILES]
+    return Panel("summary", "Trading summary", "tiles", [Column(k, k) for k in keys], rows,
+                 extra={"tiles": tiles}, note="over every closed trade the store has rebuilt for the wallet",
+                 empty="No closed trades rebuilt from fills yet.")
 
 
 # --- Status -----------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from typing import Any
 class Column:
     key: str
     label: str
-    kind: str = "text"  # text, usd, num, pct, price, time, coin, wallet, cohort, side, split, progress, badges
+    # text, usd, num, pct, price, time, seconds, coin, wallet, cohort, side, split, progress, badges, qty, flag
+    kind: str = "text"
     sortable: bool = True
 
 
@@ -31,6 +32,7 @@ class Panel:
     option: dict[str, Any] | None = None  # the ECharts option of a chart panel
     extra: dict[str, Any] = field(default_factory=dict)  # what a special template needs (tiles, heat cells)
     wide: bool = False
+    empty: str = "No rows."  # what the panel says when it has no rows
 
     def to_csv(self) -> str:
         out = io.StringIO()

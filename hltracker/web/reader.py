@@ -21,10 +21,12 @@ from starlette.responses import Response
 from hltracker.api.context import ApiContext
 from hltracker.api.errors import not_found
 from hltracker.api.gate import API_PREFIX, SNAPSHOT_HEADER
-from hltracker.api.routes import downloads, metrics, positions, segments, status
+from hltracker.api.routes import closed_trades, downloads, fills, metrics, positions, segments, status
 from hltracker.store import SnapshotInfo
 
 MAX_SERIES_PAGES = 20  # a chart follows nextCursor for at most 20 pages of 1000 snapshots
+FILLS_PAGE = 1000
+MAX_FILL_PAGES = 10  # a wallet's recent fills: at most 10 pages of 1000 fills per UTC day
 
 
 class ApiReader:
@@ -34,6 +36,9 @@ class ApiReader:
         self.request = request
         self.ctx: ApiContext = request.app.state.ctx
         self.snapshot: SnapshotInfo = self.ctx.latest()  # a 503 ApiError while the store is empty
+        # The routes are called with a request without the page's query string: some routes also read
+        # `address[]` / `coin[]` from it, which the cache key below does not hold.
+        self.route_request = Request({**request.scope, "query_string": b""}, request.receive)
 
     def call(self, path: str, query: dict[str, Any], route: Callable[..., Response], **kwargs: Any) -> Any:
         """The JSON answer of `route(**kwargs)`, which serves GET `path?query` (the cache key)."""
@@ -43,7 +48,7 @@ class ApiReader:
         hit = self.ctx.cache.get(key, sid)
         if hit is not None:
             return orjson.loads(hit[1])
-        response = route(self.request, **kwargs)
+        response = route(self.route_request, **kwargs)
         body = bytes(response.body)
         if response.headers.get(SNAPSHOT_HEADER.decode()) == str(sid):
             self.ctx.cache.put(key, sid, b"application/json", body)
@@ -141,6 +146,53 @@ class ApiReader:
             start=None,
             end=None,
         )["positions"]
+
+    def fills(self, address: str, start: str, end: str) -> list[dict]:
+        """Every fill of the wallet in [start, end] (one UTC day), oldest first, following nextCursor."""
+        rows: list[dict] = []
+        cursor = None
+        for _ in range(MAX_FILL_PAGES):
+            page = self.call(
+                "/fills",
+                {"start": start, "end": end, "address": address, "limit": FILLS_PAGE, "nextCursor": cursor},
+                fills.fills,
+                start=start,
+                end=end,
+                address=[address],
+                coin=None,
+                side=None,
+                dir=None,
+                limit=FILLS_PAGE,
+                next_cursor=cursor,
+            )
+            rows += page["fills"]
+            cursor = page.get("nextCursor")
+            if not cursor:
+                break
+        return rows
+
+    def closed_trades(self, address: str, limit: int = 100) -> list[dict]:
+        """The wallet's trades closed in the 7 days before the snapshot (the route's default), newest first."""
+        return self.call(
+            "/closed-trades",
+            {"address": address, "limit": limit},
+            closed_trades.closed_trades,
+            address=address,
+            start_time=None,
+            end_time=None,
+            coin=None,
+            limit=limit,
+            next_cursor=None,
+        )["trades"]
+
+    def closed_trades_summary(self, address: str, interval: str = "all") -> dict:
+        return self.call(
+            "/closed-trades/summary",
+            {"address": address, "interval": interval},
+            closed_trades.closed_trades_summary,
+            address=address,
+            interval=interval,
+        )
 
     def health(self) -> dict:
         return orjson.loads(bytes(status.health(self.request).body))
