@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import polars as pl
@@ -77,7 +78,7 @@ def _cases(picks: dict) -> list[tuple[str, tuple, dict, str, dict]]:
         ("biggest_positions", (), {"opened_within": "30d", "limit": 9}, "/leaderboards/biggest-positions",
          {"openedWithin": "30d", "limit": 9}),
         ("state_summary", (), {}, "/state/summary", {}),
-        ("coin_segments_latest", ("BTC",), {}, "/perps/coin/BTC/segment-metrics", {}),
+        ("coin_segment_week", ("BTC",), {}, "/perps/coin/BTC/segment-metrics", {}),
         ("segments_bias", (), {}, "/segments/bias", {}),
         ("fills", (), {"address": [a], "start": day}, "/fills", {"address": a, "start": day}),
         ("liquidation_fills", (), {"start": HISTORY_START, "limit": 4}, "/fills/liquidation",
@@ -230,3 +231,16 @@ def test_a_bias_history_page_becomes_a_frame_with_named_columns(api):
     with Client(api.base_url, api.key) as client:
         frame = client.bias_history(1, start=HISTORY_START).to_polars()
     assert isinstance(frame, pl.DataFrame) and frame.height > 0 and "bias" in frame.columns
+
+
+def test_the_notebook_example_of_the_docs_runs(api):
+    """docs/client.md's first python block, pointed at the test server: the BTC cohort bias as a frame."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "client.md").read_text()
+    code = page.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace("http://127.0.0.1:8000", api.base_url).replace("hlt_...", api.key)
+    names: dict = {}
+    exec(compile(code, "docs/client.md", "exec"), names)
+    bias = names["bias"]
+    assert bias.columns[0] == "timestamp" and len(bias.columns) == 17
+    assert bias.height > 1 and bias["timestamp"].is_sorted()
+    assert all(0 <= v <= 1 for c in bias.columns[1:] for v in bias[c].drop_nulls())

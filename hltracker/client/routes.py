@@ -169,8 +169,8 @@ class Routes:
         """`GET /state/summary`."""
         return self._call(Call("/state/summary"))
 
-    def coin_segments_latest(self, coin: str, *, position_recency_timeframe: Window | None = None) -> dict:
-        """`GET /perps/coin/{coin}/segment-metrics`."""
+    def coin_segment_week(self, coin: str, *, position_recency_timeframe: Window | None = None) -> dict:
+        """`GET /perps/coin/{coin}/segment-metrics`: per cohort, the latest snapshot, then 12-hour samples (7 days)."""
         return self._call(Call(f"/perps/coin/{coin}/segment-metrics",
                                {"positionRecencyTimeframe": position_recency_timeframe}))
 
