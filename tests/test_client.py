@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import polars as pl
 import pytest
-from conftest import HISTORY_START, copy_store
+from conftest import HISTORY_START, copy_store, serve_app
 
 from hltracker.api import Settings, create_app
 from hltracker.api.auth import hash_key, new_key
@@ -186,19 +186,24 @@ def limited_app(landed_template_url, request, tmp_path):
 def test_a_429_is_waited_out_and_raised_once_the_retries_are_spent(limited_app):
     app, key = limited_app
 
-    async def run():
+    async def spend_the_burst():
         transport = httpx.ASGITransport(app=app)
         async with AsyncClient("http://127.0.0.1", key, transport=transport, max_retries=0) as impatient:
             for _ in range(60):
-                await impatient.segments()  # the whole burst
+                await impatient.segments()
             with pytest.raises(RateLimited) as refused:
                 await impatient.segments()
         async with AsyncClient("http://127.0.0.1", key, transport=transport, max_retries=3) as patient:
             return refused.value, await patient.segments()
 
-    refused, answer = asyncio.run(run())
+    refused, answer = asyncio.run(spend_the_burst())
     assert refused.status_code == 429 and refused.retry_after >= 1 and "Rate limit of 60" in refused.message
-    assert len(answer) == 16
+    assert len(answer) == 16  # the async client waited the Retry-After out
+    with serve_app(app) as base_url, Client(base_url, key, max_retries=0) as impatient, Client(base_url, key) as client:
+        with pytest.raises(RateLimited):  # over real HTTP: empty the bucket again
+            for _ in range(61):
+                impatient.segments()
+        assert len(client.segments()) == 16  # right after the refusal: the sync client waits it out too
 
 
 def test_an_error_is_raised_with_the_servers_message(api):
@@ -216,6 +221,20 @@ def test_an_error_is_raised_with_the_servers_message(api):
     with Client(api.base_url, "wrong-key") as stranger, pytest.raises(ApiError) as refused:
         stranger.segments()
     assert refused.value.status_code == 401
+
+
+def test_a_base_url_may_already_end_with_the_api_prefix(api):
+    """HyperTracker's base URL is often given with `/api/external`: the prefix is not added twice."""
+    with Client(api.base_url + "/api/external/", api.key) as client:
+        assert len(client.segments()) == 16
+
+
+def test_the_public_surface_is_deliberate():
+    import hltracker.client as package
+
+    assert set(package.__all__) == {"ApiError", "AsyncClient", "Client", "ClientError", "Download", "Page",
+                                    "RateLimited", "iso_utc"}
+    assert all(hasattr(package, name) for name in package.__all__)
 
 
 def test_parameters_are_written_as_the_server_reads_them():
