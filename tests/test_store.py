@@ -195,7 +195,7 @@ def expected_columns(table: str, backend: str) -> list[tuple[str, str]]:
         keys = ["id", "snapshot_id", "taken_at"]
     elif table in ("closed_positions", "closed_trades"):
         keys = ["snapshot_id"]
-    elif table == "fills":
+    elif table in ("fills", "fundings"):
         keys = ["id", "snapshot_id"]
     else:
         keys = ["snapshot_id", "taken_at"]
@@ -247,8 +247,8 @@ def test_postgres_text_sorts_by_code_point_whatever_the_locale(postgres_server):
     assert text_columns and all(collation == "C" for _, _, collation in text_columns), text_columns
 
 
-MIGRATIONS = {"duckdb": ["initial", "coins", "fills_trades", "wallet_history"],
-              "postgres": ["initial", "fills_trades", "wallet_history"]}
+MIGRATIONS = {"duckdb": ["initial", "coins", "fills_trades", "wallet_history", "fundings"],
+              "postgres": ["initial", "fills_trades", "wallet_history", "fundings"]}
 
 
 def test_migrations_are_applied_once_and_reopening_changes_nothing(url, backend):
