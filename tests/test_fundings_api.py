@@ -59,10 +59,11 @@ def _keys(frame: pl.DataFrame) -> list[tuple]:
 
 
 def test_served_payments_are_the_simulators_for_the_wallets_and_window(api, simulated_fundings):
-    busiest = simulated_fundings.group_by("address").len().sort("len", "address", descending=True)["address"]
-    wallets = busiest.head(3).to_list()
+    # three wallets with a few dozen payments each (the busiest have thousands: dozens of coins every hour)
+    counts = simulated_fundings.group_by("address").len().sort("len", "address")
+    wallets = counts.filter(pl.col("len").is_between(20, 60))["address"].head(3).to_list()
     expected = _expected(simulated_fundings, wallets)
-    assert expected.height > 30, "the simulator pays funding over the window"
+    assert len(wallets) == 3 and 30 < expected.height <= 500, "the simulator pays funding over the window"
     with api.client() as client:
         # paging in small pages: every payment once, oldest first, none missing
         served = _all_pages(client, {"address": wallets, "startTime": WINDOW[0], "endTime": WINDOW[1], "limit": 7})
@@ -73,8 +74,7 @@ def test_served_payments_are_the_simulators_for_the_wallets_and_window(api, simu
         # one page of the largest size gives the same rows in the same order
         whole = _ok(client.get(f"{P}/fundings", params={"address": wallets, "startTime": WINDOW[0],
                                                         "endTime": WINDOW[1], "limit": 500}))
-        if whole["nextCursor"] is None:
-            assert whole["fundings"] == served
+        assert whole["nextCursor"] is None and whole["fundings"] == served
         # a coin filter (case-insensitive) keeps that coin's payments only
         coin = expected["coin"].mode().sort()[0]
         by_coin = _all_pages(client, {"address": wallets[0], "startTime": WINDOW[0], "endTime": WINDOW[1],
