@@ -250,7 +250,13 @@ def test_fills_and_closed_trades_agree(twins):
     for trade_hash in hashes[:20]:
         twins.ask(f"{P}/closed-trades/{trade_hash}")
         twins.pages(f"{P}/closed-trades/{trade_hash}/fills", {"limit": 2}, "fills")
+    for wallet in wallets[:3]:
+        twins.pages(f"{P}/fundings", {"address": wallet, "startTime": "2026-11-18", "endTime": "2026-11-20",
+                                      "limit": 40}, "fundings")
+    twins.pages(f"{P}/fundings", {"address": wallets, "startTime": "2026-11-19", "endTime": "2026-11-20",
+                                  "coin": "BTC,ETH", "limit": 100}, "fundings")
     for path, params in ((f"{P}/fills", {"start": SERIES_START}), (f"{P}/closed-trades/nothex", None),
+                         (f"{P}/fundings", {"address": wallets[0], "startTime": "2026-10-01"}),
                          (f"{P}/closed-trades/summary", {"address": wallets[0], "interval": "1d"})):
         assert twins.ask(path, params)["duckdb"].status_code == 400
 

@@ -29,7 +29,7 @@ from hltracker.model.outputs import (
     SERIES_TABLES,
     EngineResult,
 )
-from hltracker.model.schemas import MARKETS_SCHEMA, UTC_MS
+from hltracker.model.schemas import FUNDINGS_SCHEMA, MARKETS_SCHEMA, UTC_MS
 from hltracker.store import Store, StoreError, open_store
 from hltracker.store.postgres_store import PostgresStore
 from hltracker.store.queries import QUERIES
@@ -195,7 +195,7 @@ def expected_columns(table: str, backend: str) -> list[tuple[str, str]]:
         keys = ["id", "snapshot_id", "taken_at"]
     elif table in ("closed_positions", "closed_trades"):
         keys = ["snapshot_id"]
-    elif table == "fills":
+    elif table in ("fills", "fundings"):
         keys = ["id", "snapshot_id"]
     else:
         keys = ["snapshot_id", "taken_at"]
@@ -247,8 +247,8 @@ def test_postgres_text_sorts_by_code_point_whatever_the_locale(postgres_server):
     assert text_columns and all(collation == "C" for _, _, collation in text_columns), text_columns
 
 
-MIGRATIONS = {"duckdb": ["initial", "coins", "fills_trades", "wallet_history"],
-              "postgres": ["initial", "fills_trades", "wallet_history"]}
+MIGRATIONS = {"duckdb": ["initial", "coins", "fills_trades", "wallet_history", "fundings"],
+              "postgres": ["initial", "fills_trades", "wallet_history", "fundings"]}
 
 
 def test_migrations_are_applied_once_and_reopening_changes_nothing(url, backend):
@@ -364,6 +364,26 @@ def test_a_frame_with_a_wrong_schema_is_refused_before_anything_is_written(url):
             with pytest.raises(StoreError, match=message):
                 land(store, bad)
         assert store.snapshot_count() == 1
+    assert_same_contents(before, contents(url))
+
+
+def test_funding_payments_land_with_ids_in_time_order_and_too_many_are_refused(url):
+    payments = [{"time": T1 - timedelta(minutes=m), "address": ADDR[w], "coin": "BTC", "usdc": -u, "szi": 2.0,
+                 "funding_rate": None if w == "b" else 1e-5} for m, w, u in ((30, "a", 1.5), (20, "b", 0.25))]
+    with open_store(url) as store:
+        land(store, replace(s1(), fundings=frame(FUNDINGS_SCHEMA, payments)))
+        served = store.query("fundings_of_wallets", addresses=[ADDR["a"], ADDR["b"]], start=T1 - timedelta(hours=1),
+                             end=T1, coins=None, after_id=None, limit=10)
+        assert served["id"].to_list() == [1_000_000, 1_000_001]
+        assert served["usdc"].to_list() == [-1.5, -0.25] and served["funding_rate"].to_list() == [1e-5, None]
+        assert store.query("fundings_of_wallets", addresses=[ADDR["a"], ADDR["b"]], start=T1 - timedelta(hours=1),
+                           end=T1, coins=None, after_id=1_000_000, limit=10)["usdc"].to_list() == [-0.25]
+    before = contents(url)
+    many = pl.DataFrame({"time": [T2] * 1_000_001}, schema={"time": UTC_MS}).with_columns(
+        address=pl.lit(ADDR["a"]), coin=pl.lit("BTC"), dex=pl.lit("main"), usdc=pl.lit(1.0), szi=pl.lit(1.0),
+        funding_rate=pl.lit(None, dtype=pl.Float64))
+    with open_store(url) as store, pytest.raises(StoreError, match="fundings: 1000001 rows, at most 1000000"):
+        land(store, replace(s2(), fundings=many))
     assert_same_contents(before, contents(url))
 
 

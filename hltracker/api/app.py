@@ -32,6 +32,7 @@ from hltracker.api.routes import (
     closed_trades,
     downloads,
     fills,
+    fundings,
     leaderboards,
     metrics,
     positions,
@@ -103,7 +104,8 @@ def create_app(store: Store, settings: Settings | None = None, *, poll: bool = T
     install_error_handlers(app)
     secured = [Depends(_bearer)]
     for router in (positions.router, metrics.router, segments.router, downloads.router, status.secured_router,
-                   wallets.router, leaderboards.router, summary.router, fills.router, closed_trades.router):
+                   wallets.router, leaderboards.router, summary.router, fills.router, fundings.router,
+                   closed_trades.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=secured, responses=_ERRORS)
     app.include_router(status.router, prefix=API_PREFIX, responses=_EDGE_ERRORS)
     app.include_router(downloads.public_router, prefix=API_PREFIX, responses=_DOWNLOAD_ERRORS)

@@ -545,3 +545,19 @@ class SegmentsBias(_Model):
 
 class DownloadLink(_Model):
     downloadUrl: str = Field(description="a signed URL on this server, valid HLTRACKER_DOWNLOAD_TTL seconds")
+
+
+class Funding(_Model):
+    address: str
+    coin: str
+    dex: str
+    time: str
+    usdc: Num = Field(description="the payment in USDC, as Hyperliquid's userFunding gives it: negative = the "
+                      "wallet paid")
+    szi: Num = Field(description="the position's signed size when the funding was paid")
+    fundingRate: OptNum = Field(description="the hourly funding rate applied; null when the source lacks it")
+
+
+class FundingsPage(_Model):
+    fundings: list[Funding]
+    nextCursor: str | None

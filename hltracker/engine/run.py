@@ -8,6 +8,7 @@ from hltracker.engine import heatmap, lifecycle, liquidation, positions, profile
 from hltracker.engine.finite import finite_result
 from hltracker.model import Snapshot
 from hltracker.model.outputs import OPEN_POSITIONS_SCHEMA, EngineResult, EngineState
+from hltracker.model.schemas import empty_frame
 
 
 def run(snapshot: Snapshot, previous: EngineState | None) -> EngineResult:
@@ -58,9 +59,18 @@ def run(snapshot: Snapshot, previous: EngineState | None) -> EngineResult:
         liquidation_risk=liquidation.liquidation_risk(open_pos),
         liquidation_bins=liquidation.liquidation_bins(open_pos, snapshot.markets),
         fills=rebuilt.fills,
+        fundings=_fundings(snapshot),
         closed_trades=rebuilt.closed_trades,
         open_trades=rebuilt.open_trades,
     ))
+
+
+def _fundings(snapshot: Snapshot) -> pl.DataFrame:
+    """The snapshot's funding payments in time order (the order their store ids follow); empty when the
+    source gives none."""
+    if snapshot.fundings is None:
+        return empty_frame("fundings")
+    return snapshot.fundings.sort("time", "address", "coin", maintain_order=True)
 
 
 def next_state(result: EngineResult) -> EngineState:

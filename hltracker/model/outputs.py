@@ -23,7 +23,7 @@ from datetime import datetime
 
 import polars as pl
 
-from hltracker.model.schemas import FILLS_SCHEMA, UTC_MS
+from hltracker.model.schemas import FILLS_SCHEMA, FUNDINGS_SCHEMA, UTC_MS
 
 ID = pl.Int16  # cohort, size bucket and bin ids
 
@@ -269,6 +269,7 @@ class EngineResult:
     liquidation_risk: pl.DataFrame
     liquidation_bins: pl.DataFrame
     fills: pl.DataFrame  # STORED_FILLS_SCHEMA: the snapshot's fills after the previous snapshot
+    fundings: pl.DataFrame  # FUNDINGS_SCHEMA: the snapshot's funding payments, in time order (empty: none given)
     closed_trades: pl.DataFrame
     open_trades: pl.DataFrame
 
@@ -294,7 +295,7 @@ CURRENT_TABLES: tuple[str, ...] = (
     "wallets", "open_positions", "heatmap_coins", "heatmap_cells", "segment_top_assets",
     "liquidation_risk", "liquidation_bins", "open_trades",
 )
-TRADE_TABLES: tuple[str, ...] = ("fills", "closed_trades")  # appended per snapshot, kept whole
+TRADE_TABLES: tuple[str, ...] = ("fills", "fundings", "closed_trades")  # appended per snapshot, kept whole
 
 OUTPUT_SCHEMAS: dict[str, pl.Schema] = {
     "wallets": WALLETS_SCHEMA,
@@ -313,6 +314,7 @@ OUTPUT_SCHEMAS: dict[str, pl.Schema] = {
     "liquidation_risk": LIQUIDATION_RISK_SCHEMA,
     "liquidation_bins": LIQUIDATION_BINS_SCHEMA,
     "fills": STORED_FILLS_SCHEMA,
+    "fundings": FUNDINGS_SCHEMA,
     "closed_trades": CLOSED_TRADES_SCHEMA,
     "open_trades": OPEN_TRADES_SCHEMA,
 }

@@ -17,7 +17,7 @@ import polars as pl
 
 from hltracker.model.outputs import SERIES_TABLES
 from hltracker.store.base import SnapshotInfo, StoreError
-from hltracker.store.layout import FILLED_ROW_OFFSET, FRAME_TABLES, ROW_ID_BASE, frame_problems
+from hltracker.store.layout import FILLED_ROW_OFFSET, FRAME_TABLES, ID_PAGED_TABLES, ROW_ID_BASE, frame_problems
 from hltracker.store.queries import QUERIES
 
 PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -35,8 +35,8 @@ def check_frames(frames: dict[str, pl.DataFrame]) -> None:
                                                      + _non_finite_problems(table, frame))
         if table in SERIES_TABLES and frame.height > FILLED_ROW_OFFSET:
             problems.append(f"{table}: {frame.height} rows, at most {FILLED_ROW_OFFSET} fit in one snapshot's ids")
-        if table == "fills" and frame.height > ROW_ID_BASE:
-            problems.append(f"fills: {frame.height} rows, at most {ROW_ID_BASE} fit in one snapshot's ids")
+        if table in ID_PAGED_TABLES and frame.height > ROW_ID_BASE:
+            problems.append(f"{table}: {frame.height} rows, at most {ROW_ID_BASE} fit in one snapshot's ids")
     if problems:
         raise StoreError("refused engine result: " + "; ".join(problems))
 

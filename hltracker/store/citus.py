@@ -15,8 +15,8 @@ The choices (`DISTRIBUTION` below, one reason a table):
   a single-shard query may use any SQL, outer joins with reference tables included.
 - Positions and wallets, the big tables, are distributed by `address` in a second colocation group:
   a wallet's rows share a shard, and `/positions` (open UNION ALL closed, the address at the same
-  place in both branches) pushes down to each shard pair. Fills and trades join that group: /fills and
-  /closed-trades name their wallets, so they route to those wallets' shards; the liquidation listing and
+  place in both branches) pushes down to each shard pair. Fills, fundings and trades join that group: /fills,
+  /fundings and /closed-trades name their wallets, so they route to those wallets' shards; the liquidation listing and
   a lookup by trade hash fan out to every shard.
 - Small tables are reference tables (a full copy on every node): `snapshots`, which every series
   query joins, the one-row-per-snapshot series, the cohort series, and the current tables read across
@@ -65,6 +65,7 @@ DISTRIBUTION: dict[str, str | None] = {
     "liquidation_bins": "coin",  # 100 bins per coin; read one coin at a time (routes to one shard)
     # fills and the trades rebuilt from them: per wallet, like positions
     "fills": "address",  # appended forever, the largest table; /fills reads 1-10 wallets
+    "fundings": "address",  # appended forever, a row per open position per funding hour; /fundings reads 1-10 wallets
     "closed_trades": "address",  # appended forever; /closed-trades and the summary read one wallet
     "open_trades": "address",  # current; read whole by the next landing's engine run
 }

@@ -7,9 +7,9 @@ Five kinds of table (model/outputs.py):
 - `markets` and the series tables keep every snapshot's rows; series rows carry a row `id`;
 - the current tables hold the latest snapshot's rows only (`open_trades` among them);
 - `closed_positions` is appended, keyed by the snapshot that saw each lifecycle end;
-- `fills` and `closed_trades` are appended and kept whole; a fill's `id` is
+- `fills`, `fundings` and `closed_trades` are appended and kept whole; a fill's (or funding payment's) `id` is
   `snapshot_id * ROW_ID_BASE + its index in time order`, so ids grow with time across snapshots (each
-  snapshot's fills are later than the previous snapshot) and one id orders and pages fills.
+  snapshot's fills are later than the previous snapshot) and one id orders and pages fills (and fundings).
 
 Row ids of series tables: `snapshot_id * ROW_ID_BASE + row index` (the frame's order). Rows the read
 queries fill in for groups the engine did not store (it stores only non-empty groups) get ids in the
@@ -32,6 +32,7 @@ SERIES_KEYS = ("id", "snapshot_id", "taken_at")
 SNAPSHOT_KEYS = ("snapshot_id", "taken_at")
 CLOSED_KEYS = ("snapshot_id",)
 FILL_KEYS = ("id", "snapshot_id")
+ID_PAGED_TABLES = ("fills", "fundings")  # rows keyed by FILL_KEYS, at most ROW_ID_BASE per snapshot
 
 FRAME_TABLES: dict[str, pl.Schema] = {"markets": MARKETS_SCHEMA, **OUTPUT_SCHEMAS}
 APPENDED_TABLES: tuple[str, ...] = ("markets", *SERIES_TABLES, "closed_positions", *TRADE_TABLES)
@@ -64,7 +65,7 @@ def key_columns(table: str) -> tuple[str, ...]:
         return SERIES_KEYS
     if table in ("closed_positions", "closed_trades"):
         return CLOSED_KEYS
-    if table == "fills":
+    if table in ID_PAGED_TABLES:
         return FILL_KEYS
     if table in FRAME_TABLES:
         return SNAPSHOT_KEYS

@@ -496,3 +496,12 @@ QUERIES["active_wallet_count"] = """-- how many wallets are active at the latest
 SELECT COUNT(*) AS count FROM wallets WHERE is_active"""
 QUERIES["wallet_history_count_at"] = """-- how many wallet_history rows a snapshot wrote (bench_wallet_history.py)
 SELECT COUNT(*) AS count FROM wallet_history WHERE snapshot_id = $snapshot_id"""
+
+# --- funding payments (routes/fundings.py): page on their `id`, which grows with time (layout.py) ---
+QUERIES["fundings_of_wallets"] = """-- funding payments of some wallets in [start, end], oldest first, after the cursor
+SELECT id, time, address, coin, dex, usdc, szi, funding_rate FROM fundings
+WHERE address = ANY($addresses) AND time >= $start AND time <= $end
+    AND (CAST($coins AS VARCHAR[]) IS NULL OR coin = ANY($coins))
+    AND (CAST($after_id AS BIGINT) IS NULL OR id > $after_id)
+ORDER BY id
+LIMIT $limit"""

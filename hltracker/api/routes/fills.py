@@ -59,8 +59,10 @@ def one_address(value: str | None) -> str | None:
     return wallets[0] if wallets else None
 
 
-def fill_page(ctx: ApiContext, query: str, scope: str, cursor: str | None, limit: int, **params) -> dict:
-    """One page of fills keyed on their id: `{"fills": [...], "nextCursor"}`."""
+def id_page(ctx: ApiContext, query: str, scope: str, cursor: str | None, limit: int,
+            **params) -> tuple[pl.DataFrame, str | None]:
+    """One page of rows keyed on their store id (fills, fundings: layout.py) and the signed cursor to the
+    next page (None on the last)."""
     after_id = None
     if cursor:
         after_id = ctx.cursors.decode(scope, cursor).get("id")
@@ -71,7 +73,30 @@ def fill_page(ctx: ApiContext, query: str, scope: str, cursor: str | None, limit
     if page.height > limit:
         page = page.head(limit)
         next_cursor = ctx.cursors.encode(scope, {"id": int(page["id"][-1])})
+    return page, next_cursor
+
+
+def fill_page(ctx: ApiContext, query: str, scope: str, cursor: str | None, limit: int, **params) -> dict:
+    """One page of fills keyed on their id: `{"fills": [...], "nextCursor"}`."""
+    page, next_cursor = id_page(ctx, query, scope, cursor, limit, **params)
     return {"fills": records(page.with_columns(_hashes(page)), FILL_FIELDS), "nextCursor": next_cursor}
+
+
+def wallet_list(request: Request, address: list[str] | None) -> list[str]:
+    """The 1-10 wallets of `address` (repeated, address[] or commas), lowercased; a 400 otherwise."""
+    wallets = addresses([*(address or []), *request.query_params.getlist("address[]")])
+    if not wallets:
+        raise bad_request("address should not be empty; address must be an array of 1 to 10 wallet addresses")
+    if len(wallets) > MAX_ADDRESSES:
+        raise bad_request(f"address must contain no more than {MAX_ADDRESSES} elements")
+    return wallets
+
+
+def coin_list(request: Request, ctx: ApiContext, coin: list[str] | None) -> list[str] | None:
+    """The canonical coins of `coin` (repeated, coin[] or commas), or None for every coin."""
+    names = [part.strip() for v in [*(coin or []), *request.query_params.getlist("coin[]")]
+             for part in v.split(",") if part.strip()]
+    return sorted({ctx.coin(name) for name in names}) or None
 
 
 def _hashes(page: pl.DataFrame) -> pl.Series:
@@ -114,15 +139,9 @@ def fills(
     """The wallets' fills in [start, end], oldest first, each with the trades it belongs to."""
     ctx = ctx_of(request)
     snapshot = ctx.latest()
-    wallets = addresses([*(address or []), *request.query_params.getlist("address[]")])
-    if not wallets:
-        raise bad_request("address should not be empty; address must be an array of 1 to 10 wallet addresses")
-    if len(wallets) > MAX_ADDRESSES:
-        raise bad_request(f"address must contain no more than {MAX_ADDRESSES} elements")
+    wallets = wallet_list(request, address)
     begin, finish = _day_window(start, end)
-    names = [part.strip() for v in [*(coin or []), *request.query_params.getlist("coin[]")]
-             for part in v.split(",") if part.strip()]
-    coins = sorted({ctx.coin(name) for name in names}) or None
+    coins = coin_list(request, ctx, coin)
     scope = "|".join(map(str, ("fills", wallets, coins, begin.isoformat(), finish.isoformat(), side, dir)))
     body = fill_page(ctx, "fills_of_wallets", scope, next_cursor, limit, addresses=wallets, start=begin,
                      end=finish, coins=coins, side=side, dir=dir)
