@@ -83,6 +83,8 @@ def _cases(picks: dict) -> list[tuple[str, tuple, dict, str, dict]]:
         ("fills", (), {"address": [a], "start": day}, "/fills", {"address": a, "start": day}),
         ("liquidation_fills", (), {"start": HISTORY_START, "limit": 4}, "/fills/liquidation",
          {"start": iso_utc(HISTORY_START), "limit": 4}),
+        ("fundings", (), {"address": [a], "start_time": HISTORY_START}, "/fundings",
+         {"address": a, "startTime": iso_utc(HISTORY_START)}),
         ("closed_trades", (), {"address": a, "start_time": HISTORY_START}, "/closed-trades",
          {"address": a, "startTime": iso_utc(HISTORY_START)}),
         ("closed_trades_summary", (), {"address": a}, "/closed-trades/summary", {"address": a}),

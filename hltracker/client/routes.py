@@ -1,8 +1,9 @@
 """One method per route, shared by `Client` and `AsyncClient`.
 
 Each method only describes its request (a `Call`); the client class sends it, so a sync client returns
-the answer and an async one a coroutine of it. Routes of HyperTracker's own API come first; the ones
-only hltracker serves are under "hltracker extras" (a HyperTracker server answers them 404).
+the answer and an async one a coroutine of it. The routes of HyperTracker's seed pages come first; its
+other routes (wallets, leaderboards, fills, fundings, closed trades: reference notes section 5) and the
+`/health` probe follow under "beyond the seed pages".
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ class Routes:
         """`GET /hypertracker/state/status`."""
         return self._call(Call("/hypertracker/state/status"))
 
-    # --- hltracker extras (not served by HyperTracker) ---
+    # --- beyond the seed pages: HyperTracker's other routes, and /health ---
     def health(self) -> dict:
         """`GET /health` (no key needed)."""
         return self._call(Call("/health"))
@@ -192,6 +193,12 @@ class Routes:
         return self._call(_page("/fills/liquidation", "fills", coin=coin, address=address, side=side, start=start,
                                 end=end, limit=limit, nextCursor=next_cursor))
 
+    def fundings(self, *, address: Many, start_time: When | None = None, end_time: When | None = None,
+                 coin: Many = None, limit: int | None = None, next_cursor: str | None = None):
+        """`GET /fundings`: a `Page` of funding payments, oldest first."""
+        return self._call(_page("/fundings", "fundings", address=address, startTime=start_time, endTime=end_time,
+                                coin=coin, limit=limit, nextCursor=next_cursor))
+
     def closed_trades(self, *, address: str, start_time: When | None = None, end_time: When | None = None,
                       coin: str | None = None, limit: int | None = None, next_cursor: str | None = None):
         """`GET /closed-trades`: a `Page`, newest close first."""
@@ -219,6 +226,9 @@ class Routes:
 
     def iter_fills(self, **params):
         return self.paginate(self.fills, **params)
+
+    def iter_fundings(self, **params):
+        return self.paginate(self.fundings, **params)
 
     def iter_closed_trades(self, **params):
         return self.paginate(self.closed_trades, **params)
