@@ -8,5 +8,22 @@ from .answers import Download, Page
 from .client import AsyncClient, Client
 from .errors import ApiError, ClientError, RateLimited
 from .params import iso_utc
+from .records import (
+    BiggestPosition,
+    ClosedTrade,
+    CoinTotals,
+    Fill,
+    Funding,
+    GeneralMetrics,
+    HeatmapRow,
+    PerpPnlEntry,
+    Position,
+    Record,
+    Segment,
+    SegmentSummary,
+    Wallet,
+)
 
-__all__ = ["ApiError", "AsyncClient", "Client", "ClientError", "Download", "Page", "RateLimited", "iso_utc"]
+__all__ = ["ApiError", "AsyncClient", "BiggestPosition", "Client", "ClientError", "ClosedTrade", "CoinTotals",
+           "Download", "Fill", "Funding", "GeneralMetrics", "HeatmapRow", "Page", "PerpPnlEntry", "Position",
+           "RateLimited", "Record", "Segment", "SegmentSummary", "Wallet", "iso_utc"]

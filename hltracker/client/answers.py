@@ -1,4 +1,7 @@
-"""Typed answers: a page of a list route (`Page`), a downloaded file (`Download`).
+"""Answers: a page of a list route (`Page`), a downloaded file (`Download`).
+
+A page's `items` are the JSON rows, or the typed records of `records.py` on a client made with
+`typed=True`; `Page.typed()` gives the records either way, and frames are always built from the JSON.
 
 `.to_polars()` imports polars only when called (it is a core dependency of hltracker but not needed
 to use the client); `.to_pandas()` needs pandas installed.
@@ -11,6 +14,8 @@ import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from .records import Record
 
 
 def _polars():
@@ -37,6 +42,8 @@ class Page:
     total_count: int | None = None
     raw: dict[str, Any] | list[Any] = field(default_factory=dict, repr=False)
     columns: list[str] | None = None  # the names of array rows (`historySnapshotStructure`)
+    record: type[Record] | None = field(default=None, repr=False)  # the typed record of a row, if any
+    rows: list[Any] | None = field(default=None, repr=False)  # the JSON rows when `items` are records
 
     def __len__(self) -> int:
         return len(self.items)
@@ -44,20 +51,37 @@ class Page:
     def __iter__(self):
         return iter(self.items)
 
+    @property
+    def json_rows(self) -> list[Any]:
+        """The rows as the server sent them (the same as `items` unless the client is typed)."""
+        return self.items if self.rows is None else self.rows
+
+    def typed(self) -> list[Any]:
+        """The rows as typed records (`Position`, `Wallet`, ...); a TypeError for a route without one."""
+        if self.record is None:
+            raise TypeError("this route's rows have no typed record; use .items")
+        return [self.record.from_json(row) for row in self.json_rows]
+
     def to_polars(self):
-        return _frame(self.items, self.columns)
+        return _frame(self.json_rows, self.columns)
 
     def to_pandas(self):
         return self.to_polars().to_pandas()
 
 
-def page_of(body: Any, key: str | None) -> Page:
-    """Wrap a list route's JSON; `key` names the list (`positions`, `metrics`, ...), None for a bare list."""
+def page_of(body: Any, key: str | None, record: type[Record] | None = None, typed: bool = False) -> Page:
+    """Wrap a list route's JSON; `key` names the list (`positions`, `metrics`, ...), None for a bare list.
+
+    With `typed` (and a `record`), `items` are records and `rows` keeps the JSON.
+    """
+    rows = list(body) if key is None else list(body[key])
+    items = [record.from_json(row) for row in rows] if typed and record else rows
+    kept = rows if items is not rows else None
     if key is None:
-        return Page(list(body), raw=body)
+        return Page(items, raw=body, record=record, rows=kept)
     structure = body.get("historySnapshotStructure") if isinstance(body, dict) else None
-    return Page(list(body[key]), body.get("nextCursor"), body.get("totalCount"), body,
-                [str(c) for c in structure] if isinstance(structure, list) else None)
+    return Page(items, body.get("nextCursor"), body.get("totalCount"), body,
+                [str(c) for c in structure] if isinstance(structure, list) else None, record, kept)
 
 
 @dataclass(frozen=True)

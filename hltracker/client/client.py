@@ -2,7 +2,8 @@
 
 Both take `base_url` (the server root; `/api/external` is added unless already there), `api_key`
 (sent as `Authorization: Bearer`), `transport=` (any httpx transport, e.g. `httpx.ASGITransport(app)`),
-`max_retries` (429s waited out, `Retry-After` seconds each) and `timeout`. Constructors do no I/O.
+`max_retries` (429s waited out, `Retry-After` seconds each), `timeout` and `typed` (answers as the
+records of `records.py` instead of JSON where a route has one). Constructors do no I/O.
 """
 
 from __future__ import annotations
@@ -42,9 +43,11 @@ def _file_request(http: httpx.Client | httpx.AsyncClient, url: str, accept: str 
     return request
 
 
-def _read(call: Call, response: httpx.Response) -> Any:
+def _read(call: Call, response: httpx.Response, typed: bool) -> Any:
     body = response.json()
-    return page_of(body, call.key) if call.kind == "page" else body
+    if call.kind == "page":
+        return page_of(body, call.key, call.record, typed)
+    return call.record.from_json(body) if typed and call.record else body
 
 
 def _download(response: httpx.Response) -> Download:
@@ -64,8 +67,9 @@ class Client(Routes):
     """A synchronous client; use it as a context manager or call `close()`."""
 
     def __init__(self, base_url: str, api_key: str | None = None, *, transport: httpx.BaseTransport | None = None,
-                 max_retries: int = 3, timeout: float = 60.0):
+                 max_retries: int = 3, timeout: float = 60.0, typed: bool = False):
         self.max_retries = max_retries
+        self.typed = typed
         self._http = httpx.Client(base_url=_root(base_url) + "/", headers=_headers(api_key), transport=transport,
                                   timeout=timeout)
 
@@ -91,7 +95,7 @@ class Client(Routes):
         response = self._send(_request(self._http, call))
         url = _file_url(call, response)
         if url is None:
-            return _read(call, response)
+            return _read(call, response, self.typed)
         file = self._send(_file_request(self._http, url, call.accept))
         return _download(file)
 
@@ -107,8 +111,10 @@ class AsyncClient(Routes):
     """The same methods as `Client`, each a coroutine; `paginate` and `iter_*` are async iterators."""
 
     def __init__(self, base_url: str, api_key: str | None = None, *,
-                 transport: httpx.AsyncBaseTransport | None = None, max_retries: int = 3, timeout: float = 60.0):
+                 transport: httpx.AsyncBaseTransport | None = None, max_retries: int = 3, timeout: float = 60.0,
+                 typed: bool = False):
         self.max_retries = max_retries
+        self.typed = typed
         self._http = httpx.AsyncClient(base_url=_root(base_url) + "/", headers=_headers(api_key),
                                        transport=transport, timeout=timeout)
 
@@ -134,7 +140,7 @@ class AsyncClient(Routes):
         response = await self._send(_request(self._http, call))
         url = _file_url(call, response)
         if url is None:
-            return _read(call, response)
+            return _read(call, response, self.typed)
         return _download(await self._send(_file_request(self._http, url, call.accept)))
 
     async def paginate(self, method, **params):

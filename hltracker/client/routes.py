@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from . import records as r
 from .params import query
 
 When = datetime | date | str
@@ -28,13 +29,14 @@ class Call:
     kind: Literal["json", "page", "download", "download_url"] = "json"
     key: str | None = None  # the list of a page answer; None for a bare JSON array
     accept: str | None = None  # the Accept header of a download
+    record: type[r.Record] | None = None  # the typed record of the answer (of each item of a page)
 
     def query(self) -> list[tuple[str, str]]:
         return query(self.params)
 
 
-def _page(path: str, key: str | None, **params: Any) -> Call:
-    return Call(path, params, "page", key)
+def _page(path: str, key: str | None, record: type[r.Record] | None = None, **params: Any) -> Call:
+    return Call(path, params, "page", key, record=record)
 
 
 def _series(start, end, limit, next_cursor, **more) -> dict[str, Any]:
@@ -56,17 +58,17 @@ class Routes:
                   order_by: str | None = None, order: str | None = None, limit: int | None = None,
                   next_cursor: str | None = None):
         """`GET /positions`: one record per position lifecycle, a `Page` with `next_cursor`."""
-        return self._call(_page("/positions", "positions", coin=coin, address=address, start=start, end=end,
+        return self._call(_page("/positions", "positions", r.Position, coin=coin, address=address, start=start, end=end,
                                 open=open, segmentId=segment_id, orderBy=order_by, order=order, limit=limit,
                                 nextCursor=next_cursor))
 
     def position_coins(self):
         """`GET /positions/coins`: every coin with open positions (a `Page`, no paging)."""
-        return self._call(_page("/positions/coins", None))
+        return self._call(_page("/positions/coins", None, r.CoinTotals))
 
     def heatmap(self, *, opened_within: Window | None = None):
         """`GET /positions/heatmap`: a `Page` of coins, each with its cohort cells."""
-        return self._call(_page("/positions/heatmap", "heatmap", openedWithin=opened_within))
+        return self._call(_page("/positions/heatmap", "heatmap", r.HeatmapRow, openedWithin=opened_within))
 
     def open_positions_file(self, coin: str, *, format: Literal["csv", "json"] = "csv"):
         """`GET /positions/open/coin/{coin}`: the 302 followed, a `Download` of CSV or JSON."""
@@ -77,7 +79,8 @@ class Routes:
     def general_metrics(self, *, start: When | None = None, end: When | None = None, limit: int | None = None,
                         next_cursor: str | None = None):
         """`GET /position-metrics/general`: a `Page` of snapshots, newest first."""
-        return self._call(_page("/position-metrics/general", "metrics", **_series(start, end, limit, next_cursor)))
+        return self._call(_page("/position-metrics/general", "metrics", r.GeneralMetrics,
+                                **_series(start, end, limit, next_cursor)))
 
     def coin_metrics(self, coin: str, *, start: When, end: When | None = None, limit: int | None = None,
                      next_cursor: str | None = None):
@@ -107,11 +110,12 @@ class Routes:
     # --- Cohorts (HyperTracker) ---
     def segments(self):
         """`GET /segments`: the 16 cohorts (a `Page`)."""
-        return self._call(_page("/segments", None))
+        return self._call(_page("/segments", None, r.Segment))
 
     def segment_summary(self, segment_id: int, *, position_age: Window | None = None) -> dict:
-        """`GET /segments/{segmentId}/summary` (a dict)."""
-        return self._call(Call(f"/segments/{segment_id}/summary", {"positionAge": position_age}))
+        """`GET /segments/{segmentId}/summary` (a dict; a `SegmentSummary` when typed)."""
+        return self._call(Call(f"/segments/{segment_id}/summary", {"positionAge": position_age},
+                               record=r.SegmentSummary))
 
     def bias_history(self, segment_id: int, *, start: When | None = None, end: When | None = None,
                      position_recency_timeframe: Window | None = None, limit: int | None = None,
@@ -147,14 +151,15 @@ class Routes:
                 address: Many = None, order_by: str | None = None, order: str | None = None,
                 limit: int | None = None, offset: int | None = None):
         """`GET /wallets`: a `Page` with `total_count` (offset paging)."""
-        return self._call(_page("/wallets", "items", segmentIds=segment_ids, hasOpenPositions=has_open_positions,
-                                address=address, orderBy=order_by, order=order, limit=limit, offset=offset))
+        return self._call(_page("/wallets", "items", r.Wallet, segmentIds=segment_ids,
+                                hasOpenPositions=has_open_positions, address=address, orderBy=order_by,
+                                order=order, limit=limit, offset=offset))
 
     def perp_pnl_leaderboard(self, *, order_by: str | None = None, rank_by: str | None = None,
                              order: str | None = None, limit: int | None = None, offset: int | None = None):
         """`GET /leaderboards/perp-pnl`: a `Page` with `total_count` (offset paging)."""
-        return self._call(_page("/leaderboards/perp-pnl", "data", orderBy=order_by, rankBy=rank_by, order=order,
-                                limit=limit, offset=offset))
+        return self._call(_page("/leaderboards/perp-pnl", "data", r.PerpPnlEntry, orderBy=order_by, rankBy=rank_by,
+                                order=order, limit=limit, offset=offset))
 
     def perp_pnl_leaderboard_file(self, period: Literal["all", "30d", "7d", "24h"]):
         """`GET /leaderboards/perp-pnl/{period}/download`: its `downloadUrl` fetched, a CSV `Download`."""
@@ -163,8 +168,8 @@ class Routes:
     def biggest_positions(self, *, opened_within: Window | None = None, limit: int | None = None,
                           offset: int | None = None):
         """`GET /leaderboards/biggest-positions`: a `Page` with `total_count` (offset paging)."""
-        return self._call(_page("/leaderboards/biggest-positions", "data", openedWithin=opened_within,
-                                limit=limit, offset=offset))
+        return self._call(_page("/leaderboards/biggest-positions", "data", r.BiggestPosition,
+                                openedWithin=opened_within, limit=limit, offset=offset))
 
     def state_summary(self) -> dict:
         """`GET /state/summary`."""
@@ -183,26 +188,26 @@ class Routes:
               side: str | None = None, dir: str | None = None, limit: int | None = None,
               next_cursor: str | None = None):
         """`GET /fills`: a `Page`, oldest first."""
-        return self._call(_page("/fills", "fills", address=address, start=start, end=end, coin=coin, side=side,
+        return self._call(_page("/fills", "fills", r.Fill, address=address, start=start, end=end, coin=coin, side=side,
                                 dir=dir, limit=limit, nextCursor=next_cursor))
 
     def liquidation_fills(self, *, coin: str | None = None, address: Many = None, side: str | None = None,
                           start: When | None = None, end: When | None = None, limit: int | None = None,
                           next_cursor: str | None = None):
         """`GET /fills/liquidation`: a `Page`."""
-        return self._call(_page("/fills/liquidation", "fills", coin=coin, address=address, side=side, start=start,
-                                end=end, limit=limit, nextCursor=next_cursor))
+        return self._call(_page("/fills/liquidation", "fills", r.Fill, coin=coin, address=address, side=side,
+                                start=start, end=end, limit=limit, nextCursor=next_cursor))
 
     def fundings(self, *, address: Many, start_time: When | None = None, end_time: When | None = None,
                  coin: Many = None, limit: int | None = None, next_cursor: str | None = None):
         """`GET /fundings`: a `Page` of funding payments, oldest first."""
-        return self._call(_page("/fundings", "fundings", address=address, startTime=start_time, endTime=end_time,
-                                coin=coin, limit=limit, nextCursor=next_cursor))
+        return self._call(_page("/fundings", "fundings", r.Funding, address=address, startTime=start_time,
+                                endTime=end_time, coin=coin, limit=limit, nextCursor=next_cursor))
 
     def closed_trades(self, *, address: str, start_time: When | None = None, end_time: When | None = None,
                       coin: str | None = None, limit: int | None = None, next_cursor: str | None = None):
         """`GET /closed-trades`: a `Page`, newest close first."""
-        return self._call(_page("/closed-trades", "trades", address=address, startTime=start_time,
+        return self._call(_page("/closed-trades", "trades", r.ClosedTrade, address=address, startTime=start_time,
                                 endTime=end_time, coin=coin, limit=limit, nextCursor=next_cursor))
 
     def closed_trades_summary(self, *, address: str, interval: str | None = None) -> dict:
@@ -210,12 +215,12 @@ class Routes:
         return self._call(Call("/closed-trades/summary", {"address": address, "interval": interval}))
 
     def closed_trade(self, hash: str) -> dict:
-        """`GET /closed-trades/{hash}`."""
-        return self._call(Call(f"/closed-trades/{hash}"))
+        """`GET /closed-trades/{hash}` (a dict; a `ClosedTrade` when typed)."""
+        return self._call(Call(f"/closed-trades/{hash}", record=r.ClosedTrade))
 
     def trade_fills(self, hash: str, *, limit: int | None = None, next_cursor: str | None = None):
         """`GET /closed-trades/{hash}/fills`: a `Page`."""
-        return self._call(_page(f"/closed-trades/{hash}/fills", "fills", limit=limit, nextCursor=next_cursor))
+        return self._call(_page(f"/closed-trades/{hash}/fills", "fills", r.Fill, limit=limit, nextCursor=next_cursor))
 
     # --- every row of a paged route, following `nextCursor` (or `offset` up to `totalCount`) ---
     def iter_positions(self, **params):
