@@ -9,6 +9,7 @@ Also: paging to the end equals one big page, downloads are followed and parsed, 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from conftest import HISTORY_START, copy_store, serve_app
 
 from hltracker.api import Settings, create_app
 from hltracker.api.auth import hash_key, new_key
-from hltracker.client import ApiError, AsyncClient, Client, Download, Page, RateLimited, iso_utc
+from hltracker.client import ApiError, AsyncClient, Client, Download, Page, RateLimited, Record, iso_utc
 from hltracker.store import open_store
 
 P = "/api/external"
@@ -133,6 +134,101 @@ def test_the_async_client_over_asgi_returns_what_the_raw_api_returns(api, picks)
     assert answers == expected
 
 
+def _snake(key: str) -> str:
+    """The documented field name of a JSON key: `entryPrice` -> `entry_price`, `perpVolume30d` -> `perp_volume_30d`."""
+    return re.sub(r"(?<=[a-z])(?=\d)|(?<=[a-z0-9])(?=[A-Z])", "_", key).lower()
+
+
+def _assert_same(record, raw: dict, where: str) -> None:
+    """The record holds exactly the JSON object's fields, each equal (times parsed to UTC datetimes)."""
+    assert isinstance(record, Record) and not record.extra, (where, record.extra)
+    names = {f.name for f in dataclasses.fields(record)} - {"extra"}
+    assert names == {_snake(k) for k in raw}, (where, names ^ {_snake(k) for k in raw})
+    for key, value in raw.items():
+        got = getattr(record, _snake(key))
+        if isinstance(got, datetime):
+            assert got.tzinfo == UTC and got == datetime.fromisoformat(value.replace("Z", "+00:00")), (where, key)
+        elif isinstance(got, Record):
+            _assert_same(got, value, f"{where}.{key}")
+        elif isinstance(got, list) and got and isinstance(got[0], Record):
+            assert len(got) == len(value), (where, key)
+            for i, (one, row) in enumerate(zip(got, value, strict=True)):
+                _assert_same(one, row, f"{where}.{key}[{i}]")
+        else:
+            assert got == value and type(got) is type(value), (where, key, got, value)
+    assert record.to_json() == raw, where  # and back to the JSON it was read from
+
+
+TYPED = {"positions", "position_coins", "heatmap", "general_metrics", "segments", "segment_summary", "wallets",
+         "perp_pnl_leaderboard", "biggest_positions", "fills", "liquidation_fills", "fundings", "closed_trades",
+         "closed_trade", "trade_fills"}
+
+
+def test_typed_answers_equal_the_raw_json_field_by_field(api, picks):
+    """A `typed=True` client: each record is the raw API's JSON object, field by field; a page keeps its JSON."""
+    seen = set()
+    with Client(api.base_url, api.key, typed=True) as typed, Client(api.base_url, api.key) as plain, \
+            api.client() as raw:
+        for method, args, kwargs, path, params in _cases(picks):
+            body = raw.get(P + path, params=params).json()
+            answer, untyped = getattr(typed, method)(*args, **kwargs), getattr(plain, method)(*args, **kwargs)
+            if method not in TYPED:
+                assert _answer(answer) == _answer(body), method  # no record: the JSON as before
+                continue
+            seen.add(method)
+            if isinstance(answer, Page):
+                rows = untyped.items
+                assert rows and len(answer.items) == len(rows), method  # a real answer, not an empty page
+                assert answer.raw == untyped.raw == body and answer.json_rows == rows, method
+                assert answer.typed() == answer.items == untyped.typed(), method
+                assert answer.to_polars().equals(untyped.to_polars()), method
+                for i, (record, row) in enumerate(zip(answer.items, rows, strict=True)):
+                    _assert_same(record, row, f"{method}[{i}]")
+            else:
+                assert isinstance(untyped, dict) and untyped == body, method
+                _assert_same(answer, body, method)
+    assert seen == TYPED
+
+
+def test_the_async_client_answers_the_same_records(api, picks):
+    async def run():
+        transport = httpx.ASGITransport(app=api.app)
+        async with AsyncClient("http://127.0.0.1", api.key, transport=transport, typed=True) as client:
+            return [await getattr(client, m)(*args, **kw) for m, args, kw, *_ in _cases(picks) if m in TYPED]
+
+    answers = asyncio.run(run())
+    with Client(api.base_url, api.key, typed=True) as client:
+        expected = [getattr(client, m)(*args, **kw) for m, args, kw, *_ in _cases(picks) if m in TYPED]
+    assert [a.items if isinstance(a, Page) else a for a in answers] == \
+        [e.items if isinstance(e, Page) else e for e in expected]
+
+
+def test_typed_paging_and_frames(api):
+    with Client(api.base_url, api.key, typed=True) as typed, Client(api.base_url, api.key) as plain:
+        whole = typed.positions(coin="BTC", start=HISTORY_START, limit=1000)
+        paged = list(typed.iter_positions(coin="BTC", start=HISTORY_START, limit=7))
+        assert paged == whole.items == plain.positions(coin="BTC", start=HISTORY_START, limit=1000).typed()
+        assert all(p.open_time.tzinfo == UTC for p in paged) and len(paged) > 20
+        with pytest.raises(TypeError, match="no typed record"):
+            plain.bias_history(1).typed()  # array rows: named by the frame's columns, no record
+        history = typed.bias_history(1, start=HISTORY_START)
+        assert history.to_polars().equals(plain.bias_history(1, start=HISTORY_START).to_polars())
+
+
+def test_a_record_keeps_unknown_keys_and_reads_missing_ones_as_none(api, picks):
+    """HyperTracker may send a key hltracker does not (kept in `extra`), or leave one out (None)."""
+    from hltracker.client import Fill
+
+    with Client(api.base_url, api.key) as client:
+        row = client.fills(address=[picks["address"]], start=picks["day"]).items[0]
+    changed = {k: v for k, v in row.items() if k != "tid"} | {"builderFee": 0.25}
+    fill = Fill.from_json(changed)
+    assert fill.tid is None and fill.extra == {"builderFee": 0.25} and fill.coin == row["coin"]
+    assert fill.to_json() == changed | {"tid": None}
+    with pytest.raises(TypeError, match="JSON object"):
+        Fill.from_json([row])
+
+
 def test_paging_to_the_end_equals_one_big_page(api):
     with Client(api.base_url, api.key) as client:
         one_page = client.positions(coin="BTC", start=HISTORY_START, limit=1000)
@@ -235,7 +331,9 @@ def test_the_public_surface_is_deliberate():
     import hltracker.client as package
 
     assert set(package.__all__) == {"ApiError", "AsyncClient", "Client", "ClientError", "Download", "Page",
-                                    "RateLimited", "iso_utc"}
+                                    "RateLimited", "iso_utc", "Record", "Position", "CoinTotals", "HeatmapRow",
+                                    "GeneralMetrics", "Segment", "SegmentSummary", "Wallet", "PerpPnlEntry",
+                                    "BiggestPosition", "Fill", "Funding", "ClosedTrade"}
     assert all(hasattr(package, name) for name in package.__all__)
 
 
