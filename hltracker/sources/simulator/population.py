@@ -162,6 +162,7 @@ def sample_population(rng: np.random.Generator, n: int, n_mm: int, trader_share:
     equity[mm] = 1.5e6 * (1 + rng.pareto(2.0, mm.sum())) * scale * MAINNET_MARKET_MAKERS / max(n_mm, 1)
     equity[kind == LIQUIDATOR] = LIQUIDATOR_EQUITY * scale
     top = active & (cohort == 7)
+    drawn = equity.copy()
     if perp_equity_target is not None and top.any():
         lo = COHORT_BOUNDS[7] * np.where(kind[top] == RECENT, 0.25, 1.0)
         equity[top] = fit_total_equity(equity[top], lo, lo * LEVIATHAN_CAP / COHORT_BOUNDS[7],
@@ -179,6 +180,9 @@ def sample_population(rng: np.random.Generator, n: int, n_mm: int, trader_share:
     activity = np.where(traders, np.exp(rng.normal(0, 0.8, n)), 0.0)
     lo, hi = UTILISATION[cohort, 0], UTILISATION[cohort, 1]
     utilisation = rng.uniform(lo, hi)
+    # A fitted Leviathan commits the margin it would have at its drawn equity (up to all of it): the fit
+    # moves equity, not the whales' positions, so the other wallets' sizes stay as calibrated.
+    utilisation = np.where(top, np.minimum(utilisation * drawn / np.maximum(equity, 1e-9), 1.0), utilisation)
     leverage = rng.choice(LEVERAGE_CHOICES, size=n, p=LEVERAGE_WEIGHTS / LEVERAGE_WEIGHTS.sum()).astype(np.int32)
     isolated_pref = np.where(rng.random(n) < 0.2, rng.uniform(0.3, 1.0, n), 0.0)
     hold_days = np.exp(rng.normal(np.log(2.0), 1.0, n)) * (1 + 0.5 * cohort)
