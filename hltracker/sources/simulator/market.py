@@ -26,6 +26,7 @@ from hltracker.sources.simulator import population as pop
 from hltracker.sources.simulator.book import PositionBook
 from hltracker.sources.simulator.genesis import (
     MARKET_SHARE_CAP,
+    Genesis,
     build_genesis,
     choose_markets,
     house_leverage,
@@ -104,10 +105,7 @@ class SimulatedMarket:
         self.oracle = uni.ref_price.copy()
         self.premium = rng.normal(0, 0.0003, uni.n) * ~uni.delisted
         self._set_marks()
-        self.people = pop.sample_population(rng, profile.n_wallets, profile.n_market_makers,
-                                            profile.trader_share, profile.recent_trader_share,
-                                            scale=profile.position_scale)
-        g = build_genesis(rng, uni, self.people, profile.position_scale, self.now_ms, self.mark)
+        self.people, g = self._genesis_at_perp_equity_target()
         self.book, self.cash, self.size_factor = g.book, g.cash, g.size_factor
         # A trader's usual number of positions is what it holds at genesis (its draws less the repeated
         # markets): a higher target left the multi-market wallets, the richer ones, short of positions
@@ -170,6 +168,28 @@ class SimulatedMarket:
         return float(self.mark[self.hype_index])
 
     # ----- genesis helpers ---------------------------------------------------------------------
+
+    def _genesis_at_perp_equity_target(self) -> tuple[pop.Population, Genesis]:
+        """Wallets and positions whose summed perp equity meets the profile's target.
+
+        The wallets' equity is fitted to the target (`population.fit_total_equity`); genesis then adds
+        collateral where a wallet's positions need more margin than its equity. The second pass, from
+        the same random state, fits the equity to the target less that top-up, so the account values
+        sum to the target (to a fraction of a percent: the top-up moves a little with the fit).
+        """
+        profile, rng, scale = self.profile, self.rng, self.profile.position_scale
+        target = profile.perp_equity_target * scale
+        state = rng.bit_generator.state
+        wanted = target
+        for _ in range(2):
+            rng.bit_generator.state = state
+            people = pop.sample_population(rng, profile.n_wallets, profile.n_market_makers, profile.trader_share,
+                                           profile.recent_trader_share, scale=scale,
+                                           perp_equity_target=wanted / scale)
+            g = build_genesis(rng, self.uni, people, scale, self.now_ms, self.mark)
+            realised = float(margin_view(g.book, self.uni, self.mark, g.cash).perp_equity.sum())
+            wanted -= realised - target
+        return people, g
 
     def _scale_off_perp(self) -> None:
         """Scale spot, staking and vault balances to the seed's split of total wallet equity."""

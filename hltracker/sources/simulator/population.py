@@ -38,6 +38,7 @@ PERP_SHARE = 0.16
 # liquidator vault holds LIQUIDATOR_EQUITY; a scaled-down profile scales both with its positions.
 MAINNET_MARKET_MAKERS = 40
 LIQUIDATOR_EQUITY = 1e8
+LEVIATHAN_CAP = 2.5e8  # the largest trader's perp equity
 
 
 @dataclass
@@ -83,8 +84,33 @@ def _trader_equity(rng: np.random.Generator, cohort: np.ndarray) -> np.ndarray:
     lo, hi = COHORT_BOUNDS[cohort], COHORT_BOUNDS[cohort + 1]
     eq = _log_uniform(rng, lo, hi)
     top = cohort == 7  # Leviathans: Pareto tail from $5m
-    eq[top] = np.minimum(5e6 * (1 + rng.pareto(1.4, top.sum())), 2.5e8)
+    eq[top] = np.minimum(COHORT_BOUNDS[7] * (1 + rng.pareto(1.4, top.sum())), LEVIATHAN_CAP)
     return eq
+
+
+def fit_total_equity(equity: np.ndarray, lo: np.ndarray, hi: np.ndarray, fixed: float, target: float) -> np.ndarray:
+    """The Leviathans' equity bent so that, with the `fixed` rest, the total meets `target`.
+
+    The Leviathans' equity is a Pareto tail (alpha 1.4) from their cohort's floor `lo`: a finite draw's
+    sum swings by tens of percent (a handful of wallets hold half of it, mainnet's total perp equity
+    was ~1.3x the seed's). Each equity becomes lo * (equity / lo) ** k, one exponent k for all, capped
+    at `hi`: k < 1 trims the tail, k > 1 stretches it, the largest wallets change most, the rank order
+    is kept and no wallet leaves its cohort (the other cohorts are not touched).
+    """
+    ratio = np.log(np.maximum(equity, lo) / lo)
+    log_lo, log_hi = np.log(lo), np.log(hi)
+
+    def bent(k: float) -> np.ndarray:
+        return np.exp(np.minimum(log_lo + k * ratio, log_hi))
+
+    want = target - fixed
+    if want <= lo.sum():  # cannot go below every wallet at its cohort's floor
+        return bent(0.0)
+    k_lo, k_hi = 0.0, 4.0
+    for _ in range(60):
+        k = (k_lo + k_hi) / 2
+        k_lo, k_hi = (k, k_hi) if bent(k).sum() < want else (k_lo, k)
+    return bent((k_lo + k_hi) / 2)
 
 
 def _pnl(rng: np.random.Generator, capital: np.ndarray, loss_share: float) -> np.ndarray:
@@ -98,11 +124,13 @@ def _pnl(rng: np.random.Generator, capital: np.ndarray, loss_share: float) -> np
 
 
 def sample_population(rng: np.random.Generator, n: int, n_mm: int, trader_share: float,
-                      recent_share: float, scale: float = 1.0) -> Population:
+                      recent_share: float, scale: float = 1.0, perp_equity_target: float | None = None) -> Population:
     """Sample `n` wallets: market makers first, then the liquidator, then everyone else.
 
     `scale` is the profile's position scale: the house wallets' equity scales with it (and the makers'
     with their number), so that a scaled-down market keeps mainnet's perp equity per open interest.
+    With `perp_equity_target` (at mainnet scale; scaled by `scale`), the Leviathans' equity is fitted
+    so that the summed perp equity meets it (`fit_total_equity`).
     """
     address = make_addresses(rng, n)
     kind = np.full(n, PASSIVE, dtype=np.int8)
@@ -133,6 +161,12 @@ def sample_population(rng: np.random.Generator, n: int, n_mm: int, trader_share:
     mm = kind == MARKET_MAKER
     equity[mm] = 1.5e6 * (1 + rng.pareto(2.0, mm.sum())) * scale * MAINNET_MARKET_MAKERS / max(n_mm, 1)
     equity[kind == LIQUIDATOR] = LIQUIDATOR_EQUITY * scale
+    top = active & (cohort == 7)
+    drawn = equity.copy()
+    if perp_equity_target is not None and top.any():
+        lo = COHORT_BOUNDS[7] * np.where(kind[top] == RECENT, 0.25, 1.0)
+        equity[top] = fit_total_equity(equity[top], lo, lo * LEVIATHAN_CAP / COHORT_BOUNDS[7],
+                                       float(equity[~top].sum()), perp_equity_target * scale)
 
     capital = np.maximum(equity, _log_uniform(rng, np.full(n, 50.0), np.full(n, 2e4)))
     capital = np.where(kind == PASSIVE, equity, capital)
@@ -146,6 +180,9 @@ def sample_population(rng: np.random.Generator, n: int, n_mm: int, trader_share:
     activity = np.where(traders, np.exp(rng.normal(0, 0.8, n)), 0.0)
     lo, hi = UTILISATION[cohort, 0], UTILISATION[cohort, 1]
     utilisation = rng.uniform(lo, hi)
+    # A fitted Leviathan commits the margin it would have at its drawn equity (up to all of it): the fit
+    # moves equity, not the whales' positions, so the other wallets' sizes stay as calibrated.
+    utilisation = np.where(top, np.minimum(utilisation * drawn / np.maximum(equity, 1e-9), 1.0), utilisation)
     leverage = rng.choice(LEVERAGE_CHOICES, size=n, p=LEVERAGE_WEIGHTS / LEVERAGE_WEIGHTS.sum()).astype(np.int32)
     isolated_pref = np.where(rng.random(n) < 0.2, rng.uniform(0.3, 1.0, n), 0.0)
     hold_days = np.exp(rng.normal(np.log(2.0), 1.0, n)) * (1 + 0.5 * cohort)
