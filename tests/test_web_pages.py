@@ -272,6 +272,27 @@ def test_a_landing_renders_the_overview_and_heatmap_ahead_of_the_first_reader(st
     store.close()
 
 
+def test_the_server_start_renders_the_overview_and_heatmap_ahead_of_the_first_reader(store_copy, tmp_path):
+    store = open_store(store_copy)
+    app = create_app(store, Settings(database=store_copy, export_dir=tmp_path, dashboard_auth="open"), poll=False,
+                     dashboard=mount_dashboard)
+    ctx = app.state.ctx
+    sid = ctx.watcher.snapshot_id
+    keys = [f"web|{path}?|{status}".encode() for status in ("ok", "stale") for path in ("/", "/heatmap")]
+    assert not any(ctx.cache.get(k, sid) for k in keys)  # creating the app renders nothing: the start does
+    with serve_app(app) as base:
+        deadline = datetime.now(UTC) + timedelta(seconds=120)
+        while sum(ctx.cache.get(k, sid) is not None for k in keys) < 2:  # before any request is sent
+            assert datetime.now(UTC) < deadline, "the start-up warm-up did not render the pages"
+            time.sleep(0.1)
+        cached = {k: ctx.cache.get(k, sid)[1] for k in keys if ctx.cache.get(k, sid) is not None}
+        for path in ("/", "/heatmap"):
+            page = httpx.get(base + path, timeout=60)
+            assert page.status_code == 200 and f'data-snapshot-id="{sid}"' in page.text
+            assert page.content in (cached.get(f"web|{path}?|ok".encode()), cached.get(f"web|{path}?|stale".encode()))
+    store.close()
+
+
 def test_an_empty_store_gives_503_pages_that_reload_themselves(tmp_path):
     with open_store(":memory:") as store:
         app = create_app(store, Settings(export_dir=tmp_path, dashboard_auth="open"), poll=False,

@@ -6,6 +6,8 @@ see docs/dashboard.md); `app_from_env()` is the `hltracker serve` worker factory
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -29,6 +31,18 @@ def mount_dashboard(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Each landing: the default overview and heatmap are rendered ahead of the first reader.
     app.state.ctx.watcher.on_change(lambda snapshot: warm_up(app))
+    # And the server's start: the snapshot already in the store is rendered too (in the background, so
+    # the server accepts requests at once; a request that comes first renders the page itself).
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator:
+        async with inner(app_) as state:
+            if app.state.ctx.watcher.current is not None:
+                app.state.warm_up = warm_up(app)
+            yield state
+
+    app.router.lifespan_context = lifespan
 
 
 def app_from_env() -> FastAPI:
