@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -26,6 +26,21 @@ router = APIRouter(tags=["Fills & Closed Trades"])
 TRADES_DEFAULT_LIMIT, TRADES_MAX_LIMIT = 100, 500
 DEFAULT_WINDOW = timedelta(days=7)
 MAX_WINDOW = timedelta(days=31)  # "1 month"
+
+
+def month_window(start_time: str | None, end_time: str | None, latest: datetime, too_long: str
+                 ) -> tuple[datetime, datetime]:
+    """[startTime, endTime] of a wallet-history route: endTime defaults to the latest snapshot, startTime to
+    DEFAULT_WINDOW before it; at most MAX_WINDOW long (a 400 saying `too_long`, each route's own words)."""
+    finish = parse_date("endTime", end_time) or latest
+    begin = parse_date("startTime", start_time)
+    if begin is None:
+        begin = finish - DEFAULT_WINDOW if finish - EARLIEST > DEFAULT_WINDOW else EARLIEST
+    if finish < begin:
+        raise bad_request("endTime must not be earlier than startTime")
+    if finish - begin > MAX_WINDOW:
+        raise bad_request(too_long)
+    return begin, finish
 INTERVALS: dict[str, timedelta | None] = {"all": None, "365d": timedelta(days=365), "180d": timedelta(days=180),
                                           "90d": timedelta(days=90), "30d": timedelta(days=30), "last50": None}
 Interval = Literal["all", "365d", "180d", "90d", "30d", "last50"]
@@ -97,14 +112,8 @@ def closed_trades(
     ctx = ctx_of(request)
     snapshot = ctx.latest()
     wallet = _wallet(address)
-    finish = parse_date("endTime", end_time) or snapshot.taken_at
-    begin = parse_date("startTime", start_time)
-    if begin is None:
-        begin = finish - DEFAULT_WINDOW if finish - EARLIEST > DEFAULT_WINDOW else EARLIEST
-    if finish < begin:
-        raise bad_request("endTime must not be earlier than startTime")
-    if finish - begin > MAX_WINDOW:
-        raise bad_request("endTime - startTime can not be longer then 1 month")
+    begin, finish = month_window(start_time, end_time, snapshot.taken_at,
+                                 "endTime - startTime can not be longer then 1 month")  # HyperTracker's words (sic)
     canonical = ctx.coin(coin) if coin else None
     scope = "|".join(map(str, ("closed-trades", wallet, canonical, begin.isoformat(), finish.isoformat())))
     after_hash = after_time = None

@@ -3,7 +3,6 @@ received in funding over a window of up to a month, from the snapshots' `funding
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 import polars as pl
@@ -12,17 +11,14 @@ from starlette.responses import Response
 
 from hltracker.api import schemas
 from hltracker.api.context import ctx_of
-from hltracker.api.errors import bad_request
-from hltracker.api.params import Cursor, parse_date
+from hltracker.api.params import Cursor
 from hltracker.api.responses import iso, json_response, records
+from hltracker.api.routes.closed_trades import month_window
 from hltracker.api.routes.fills import coin_list, id_page, wallet_list
-from hltracker.store.checks import EARLIEST
 
 router = APIRouter(tags=["Fills & Closed Trades"])
 
 FUNDINGS_DEFAULT_LIMIT, FUNDINGS_MAX_LIMIT = 100, 500
-DEFAULT_WINDOW = timedelta(days=7)  # as /closed-trades
-MAX_WINDOW = timedelta(days=31)  # "1 month"
 
 FUNDING_FIELDS: dict[str, str | pl.Expr] = {
     "address": "address",
@@ -54,14 +50,8 @@ def fundings(
     ctx = ctx_of(request)
     snapshot = ctx.latest()
     wallets = wallet_list(request, address)
-    finish = parse_date("endTime", end_time) or snapshot.taken_at
-    begin = parse_date("startTime", start_time)
-    if begin is None:
-        begin = finish - DEFAULT_WINDOW if finish - EARLIEST > DEFAULT_WINDOW else EARLIEST
-    if finish < begin:
-        raise bad_request("endTime must not be earlier than startTime")
-    if finish - begin > MAX_WINDOW:
-        raise bad_request("endTime - startTime cannot be longer than 1 month")
+    begin, finish = month_window(start_time, end_time, snapshot.taken_at,
+                                 "endTime - startTime cannot be longer than 1 month")
     coins = coin_list(request, ctx, coin)
     scope = "|".join(map(str, ("fundings", wallets, coins, begin.isoformat(), finish.isoformat())))
     page, cursor = id_page(ctx, "fundings_of_wallets", scope, next_cursor, limit, addresses=wallets, start=begin,
