@@ -8,13 +8,14 @@ anything else is a 400 `start must be a valid ISO 8601 date string`.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import Query
 
 from hltracker.api.errors import bad_request
 from hltracker.model.wire import parse_iso
+from hltracker.store.checks import EARLIEST
 
 AgeWindow = Literal["24h", "7d", "30d", "all"]
 MAX_LIMIT = 1000
@@ -66,3 +67,22 @@ def addresses(values: list[str]) -> list[str] | None:
     if len(found) > 1000:
         raise bad_request("address accepts at most 1000 wallet addresses")
     return sorted({a.lower() for a in found})
+
+
+DEFAULT_WINDOW = timedelta(days=7)
+MAX_WINDOW = timedelta(days=31)  # "1 month"
+
+
+def month_window(start_time: str | None, end_time: str | None, latest: datetime, too_long: str
+                 ) -> tuple[datetime, datetime]:
+    """[startTime, endTime] of a wallet-history route: endTime defaults to the latest snapshot, startTime to
+    DEFAULT_WINDOW before it; at most MAX_WINDOW long (a 400 saying `too_long`, each route's own words)."""
+    finish = parse_date("endTime", end_time) or latest
+    begin = parse_date("startTime", start_time)
+    if begin is None:
+        begin = finish - DEFAULT_WINDOW if finish - EARLIEST > DEFAULT_WINDOW else EARLIEST
+    if finish < begin:
+        raise bad_request("endTime must not be earlier than startTime")
+    if finish - begin > MAX_WINDOW:
+        raise bad_request(too_long)
+    return begin, finish

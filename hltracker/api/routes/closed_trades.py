@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -14,33 +14,15 @@ from starlette.responses import Response
 from hltracker.api import schemas
 from hltracker.api.context import ApiContext, ctx_of
 from hltracker.api.errors import bad_request, not_found
-from hltracker.api.params import EPOCH, Cursor, parse_date
+from hltracker.api.params import EPOCH, Cursor, month_window
 from hltracker.api.responses import iso, json_response, records
 from hltracker.api.routes.fills import fill_page, one_address
 from hltracker.api.trade_stats import trade_summary
 from hltracker.model.wire import iso_ms, parse_iso
-from hltracker.store.checks import EARLIEST
 
 router = APIRouter(tags=["Fills & Closed Trades"])
 
 TRADES_DEFAULT_LIMIT, TRADES_MAX_LIMIT = 100, 500
-DEFAULT_WINDOW = timedelta(days=7)
-MAX_WINDOW = timedelta(days=31)  # "1 month"
-
-
-def month_window(start_time: str | None, end_time: str | None, latest: datetime, too_long: str
-                 ) -> tuple[datetime, datetime]:
-    """[startTime, endTime] of a wallet-history route: endTime defaults to the latest snapshot, startTime to
-    DEFAULT_WINDOW before it; at most MAX_WINDOW long (a 400 saying `too_long`, each route's own words)."""
-    finish = parse_date("endTime", end_time) or latest
-    begin = parse_date("startTime", start_time)
-    if begin is None:
-        begin = finish - DEFAULT_WINDOW if finish - EARLIEST > DEFAULT_WINDOW else EARLIEST
-    if finish < begin:
-        raise bad_request("endTime must not be earlier than startTime")
-    if finish - begin > MAX_WINDOW:
-        raise bad_request(too_long)
-    return begin, finish
 INTERVALS: dict[str, timedelta | None] = {"all": None, "365d": timedelta(days=365), "180d": timedelta(days=180),
                                           "90d": timedelta(days=90), "30d": timedelta(days=30), "last50": None}
 Interval = Literal["all", "365d", "180d", "90d", "30d", "last50"]

@@ -11,9 +11,8 @@ from starlette.responses import Response
 
 from hltracker.api import schemas
 from hltracker.api.context import ctx_of
-from hltracker.api.params import Cursor
+from hltracker.api.params import Cursor, month_window
 from hltracker.api.responses import iso, json_response, records
-from hltracker.api.routes.closed_trades import month_window
 from hltracker.api.routes.fills import coin_list, id_page, wallet_list
 
 router = APIRouter(tags=["Fills & Closed Trades"])
